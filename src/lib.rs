@@ -1,0 +1,10 @@
+//! stockade: a declarative sandbox launcher.
+//!
+//! The pipeline runs in one direction:
+//! `profile` (TOML wire types) → `compile` (pure) → `plan::Plan` (typed IR with one ordered
+//! list of steps) → backends (`exec` runs it, `oci` exports it, `plan::explain` shows it).
+//! Only `exec` changes kernel state.
+
+pub mod host;
+pub mod plan;
+pub mod profile;

@@ -1,0 +1,335 @@
+//! The Plan: the fully resolved, serializable intermediate representation of a profile.
+//!
+//! It is equivalent to an OCI runtime `config.json` plus what OCI cannot say (Landlock,
+//! wall-time limit, init). Every path is absolute and normalized, every size in bytes, every
+//! name (syscall, capability, signal, rlimit) resolved to a number, every default explicit.
+//! Nothing in it is optional for the executor to re-check: an `Option` here means "the
+//! profile asked for nothing", never "decide later".
+//!
+//! `steps` is the one ordered list the executor runs; see [`step`] for the ordering rules.
+
+pub mod explain;
+pub mod step;
+
+use serde::Serialize;
+use std::path::PathBuf;
+
+pub use crate::profile::landlock::Compat;
+pub use crate::profile::namespaces::NetworkMode;
+pub use step::{Phase, Step};
+
+/// A compiled profile.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Plan {
+    /// Where the profile came from (a path or `builtin:NAME`).
+    pub source: String,
+    pub description: Option<String>,
+    pub process: ProcessPlan,
+    pub namespaces: NamespacePlan,
+    pub network: NetworkMode,
+    pub root: RootPlan,
+    pub hostname: Option<String>,
+    pub domainname: Option<String>,
+    /// Mounts in profile order; `Step::Mount(i)` refers to `mounts[i]`.
+    pub mounts: Vec<MountPlan>,
+    pub masked_paths: Vec<PathBuf>,
+    pub read_only_paths: Vec<PathBuf>,
+    pub resources: Option<ResourcePlan>,
+    pub rlimits: Vec<RlimitPlan>,
+    pub seccomp: Option<SeccompPlan>,
+    pub landlock: Option<LandlockPlan>,
+    pub capabilities: CapsPlan,
+    pub systemd: SystemdPlan,
+    /// Warnings the compiler found (the plan is still valid).
+    pub warnings: Vec<String>,
+    /// The ordered steps (see [`step`]).
+    pub steps: Vec<Step>,
+}
+
+/// The payload process.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProcessPlan {
+    pub argv: Vec<String>,
+    /// Final environment, `NAME=value`, sorted by name.
+    pub env: Vec<(String, String)>,
+    pub cwd: PathBuf,
+    pub uid: u32,
+    pub gid: u32,
+    pub groups: Vec<u32>,
+    pub umask: u32,
+    pub new_session: bool,
+    /// stockade's init runs as PID 1 of the new PID namespace (only with `namespaces.pid`).
+    pub init: bool,
+    pub die_with_parent: bool,
+    pub timeout_ms: Option<u64>,
+    pub kill_signal: Signal,
+    pub grace_ms: u64,
+}
+
+/// A signal, by number and canonical name (`SIGTERM`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Signal {
+    pub number: i32,
+    pub name: String,
+}
+
+/// Namespaces to create and the user namespace's id maps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NamespacePlan {
+    pub user: bool,
+    pub mount: bool,
+    pub pid: bool,
+    pub net: bool,
+    pub ipc: bool,
+    pub uts: bool,
+    pub cgroup: bool,
+    pub time: bool,
+    pub uid_map: Vec<IdMap>,
+    pub gid_map: Vec<IdMap>,
+    /// The maps need newuidmap/newgidmap (more than the caller's own id, as non-root).
+    pub uid_map_helper: bool,
+    pub gid_map_helper: bool,
+    pub time_offsets: TimeOffsets,
+}
+
+/// One range of an id map.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct IdMap {
+    pub inside: u32,
+    pub outside: u32,
+    pub count: u32,
+}
+
+/// Time namespace clock offsets in seconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct TimeOffsets {
+    pub monotonic: i64,
+    pub boottime: i64,
+}
+
+/// The root filesystem.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RootPlan {
+    pub kind: RootKind,
+    pub read_only: bool,
+}
+
+/// Where the root comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum RootKind {
+    /// An empty tmpfs populated by the mounts.
+    Tmpfs,
+    /// A host directory holding a root filesystem.
+    Directory { path: PathBuf },
+}
+
+/// Flags shared by mount types.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct MountFlags {
+    pub read_only: bool,
+    pub nosuid: bool,
+    pub nodev: bool,
+    pub noexec: bool,
+}
+
+/// One mount, target absolute inside the sandbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MountPlan {
+    pub target: PathBuf,
+    pub flags: MountFlags,
+    pub op: MountOp,
+}
+
+/// What a mount does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum MountOp {
+    Bind {
+        source: PathBuf,
+        recursive: bool,
+        /// Skip silently when `source` is missing.
+        optional: bool,
+    },
+    Tmpfs {
+        size: Option<u64>,
+        mode: u32,
+    },
+    Proc,
+    Dev,
+    Devpts,
+    Mqueue,
+    Dir {
+        mode: u32,
+    },
+    File {
+        content: String,
+        mode: u32,
+    },
+    Symlink {
+        link: String,
+    },
+    Overlay {
+        lower: Vec<PathBuf>,
+        upper: Option<PathBuf>,
+        work: Option<PathBuf>,
+    },
+}
+
+impl MountOp {
+    /// Short name of the mount type, as written in profiles.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            MountOp::Bind { .. } => "bind",
+            MountOp::Tmpfs { .. } => "tmpfs",
+            MountOp::Proc => "proc",
+            MountOp::Dev => "dev",
+            MountOp::Devpts => "devpts",
+            MountOp::Mqueue => "mqueue",
+            MountOp::Dir { .. } => "dir",
+            MountOp::File { .. } => "file",
+            MountOp::Symlink { .. } => "symlink",
+            MountOp::Overlay { .. } => "overlay",
+        }
+    }
+}
+
+/// cgroup limits, all resolved to kernel units.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResourcePlan {
+    pub compat: Compat,
+    pub memory_max: Option<u64>,
+    pub memory_high: Option<u64>,
+    pub memory_swap_max: Option<u64>,
+    /// CPU quota in microseconds per `cpu_period_us`.
+    pub cpu_quota_us: Option<u64>,
+    pub cpu_period_us: u64,
+    pub cpu_weight: Option<u64>,
+    pub pids_max: Option<u64>,
+    pub io_weight: Option<u64>,
+    pub cpuset_cpus: Option<String>,
+    pub cpuset_mems: Option<String>,
+}
+
+/// `u64::MAX` stands for RLIM_INFINITY.
+pub const RLIM_UNLIMITED: u64 = u64::MAX;
+
+/// One resource limit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RlimitPlan {
+    /// `RLIMIT_NOFILE`, ...
+    pub name: String,
+    /// The resource number for setrlimit(2).
+    pub resource: u32,
+    pub soft: u64,
+    pub hard: u64,
+}
+
+/// What a seccomp rule does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "action", rename_all = "kebab-case")]
+pub enum SeccompAction {
+    Allow,
+    Errno { errno: i32 },
+    KillProcess,
+    KillThread,
+    Trap,
+    Log,
+}
+
+/// The seccomp filter, by syscall name (numbers are resolved for the native arch).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SeccompPlan {
+    pub default_action: SeccompAction,
+    pub rules: Vec<SeccompRulePlan>,
+    /// Extra ABIs accepted besides the native one (`x86`, `x32`).
+    pub extra_architectures: Vec<String>,
+    pub log: bool,
+}
+
+/// One (syscall, conditions) → action rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SeccompRulePlan {
+    pub syscall: String,
+    pub action: SeccompAction,
+    pub args: Vec<SeccompArgPlan>,
+}
+
+/// Comparison operators, as libseccomp and OCI name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SeccompOp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    MaskedEq,
+}
+
+/// A condition on one argument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SeccompArgPlan {
+    pub index: u8,
+    pub op: SeccompOp,
+    pub value: u64,
+    /// Only for `MaskedEq`.
+    pub mask: u64,
+}
+
+/// A Landlock ruleset.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LandlockPlan {
+    pub compat: Compat,
+    /// The ABI requested (never derived from the running kernel).
+    pub abi: u8,
+    /// Filesystem rights handled by the ruleset (denied unless a rule grants them).
+    pub handled_fs: Vec<String>,
+    /// Path rules, path inside the sandbox → rights (names as in the profile).
+    pub paths: Vec<LandlockPathPlan>,
+    /// `Some`: TCP bind is restricted to these ports.
+    pub bind_tcp: Option<Vec<u16>>,
+    /// `Some`: TCP connect is restricted to these ports.
+    pub connect_tcp: Option<Vec<u16>>,
+    /// `abstract-unix-socket`, `signal`.
+    pub scopes: Vec<String>,
+}
+
+/// Rights granted beneath one path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LandlockPathPlan {
+    pub path: PathBuf,
+    pub access: Vec<String>,
+}
+
+/// A capability by number and canonical name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Cap {
+    pub number: u8,
+    pub name: String,
+}
+
+/// Capabilities and privileges.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CapsPlan {
+    pub keep: Vec<Cap>,
+    pub ambient: Vec<Cap>,
+    pub no_new_privs: bool,
+}
+
+/// Service-manager pass-through, resolved against the caller's environment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SystemdPlan {
+    /// Relay sd_notify messages from the payload to this socket.
+    pub notify_socket: Option<String>,
+    /// Pass this many socket-activation fds (from fd 3) into the sandbox.
+    pub listen_fds: Option<ListenFds>,
+}
+
+/// Socket-activation fds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ListenFds {
+    pub count: u32,
+    pub names: Option<String>,
+}
