@@ -3,8 +3,11 @@
 //! The pipeline runs in one direction:
 //! `profile` (TOML wire types) → `compile` (pure) → `plan::Plan` (typed IR with one ordered
 //! list of steps) → backends (`exec` runs it, `oci` exports it, `plan::explain` shows it).
-//! Only `exec` changes kernel state.
+//! Only `exec` (and the `cgroup` module it drives) changes kernel state.
 
+pub mod cgroup;
+pub mod exec;
 pub mod host;
 pub mod plan;
 pub mod profile;
+pub mod seccomp;

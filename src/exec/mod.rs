@@ -1,0 +1,3 @@
+//! The native executor. STUB: the executor work implements it.
+
+pub mod confine;
