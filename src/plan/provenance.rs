@@ -14,16 +14,10 @@ pub fn render(loaded: &Loaded, plan: &Plan) -> String {
         "# {} — effective values and where they were set",
         loaded.name
     );
-    let files: Vec<&str> = loaded
-        .sources
-        .files
-        .iter()
-        .map(|f| f.name.as_str())
-        .collect();
     let _ = writeln!(
         o,
-        "# layers (merged in this order, last wins): {}",
-        layer_order(loaded, &files).join(" <- ")
+        "# layers, merged in this order (later ones win): {}",
+        loaded.layers.join(", ")
     );
     let mut all = Vec::new();
     loaded.tree.walk("", &mut all);
@@ -57,18 +51,11 @@ pub fn render(loaded: &Loaded, plan: &Plan) -> String {
     o
 }
 
-fn layer_order(loaded: &Loaded, files: &[&str]) -> Vec<String> {
-    // Files are added in depth-first load order, which is the merge order.
-    let _ = loaded;
-    files.iter().map(|s| (*s).to_owned()).collect()
-}
-
 fn is_leaf(n: &Node) -> bool {
     match n {
         Node::Scalar { .. } => true,
-        Node::Array { items, .. } => {
-            items.iter().all(|i| matches!(i, Node::Scalar { .. })) && !items.is_empty()
-        }
+        // Lists are shown item by item (each has its own origin); only empty ones whole.
+        Node::Array { items, .. } => items.is_empty(),
         Node::Table { .. } => false,
     }
 }

@@ -26,6 +26,8 @@ pub struct Loaded {
     pub tree: Node,
     /// Key path → origin of every merged value.
     pub origins: BTreeMap<String, Span>,
+    /// The files in merge order (bases first, this profile last).
+    pub layers: Vec<String>,
 }
 
 impl Loaded {
@@ -93,6 +95,7 @@ pub fn load(name: &str) -> Result<Loaded, LoadError> {
         sources: loader.sources,
         tree,
         origins,
+        layers: loader.layers,
     })
 }
 
@@ -100,6 +103,7 @@ pub fn load(name: &str) -> Result<Loaded, LoadError> {
 struct Loader {
     sources: Sources,
     diags: Diagnostics,
+    layers: Vec<String>,
 }
 
 impl Loader {
@@ -172,6 +176,10 @@ impl Loader {
             }
         }
         stack.pop();
+        // Post-order: a file's bases were merged before it.
+        if let Some(f) = self.sources.get(file) {
+            self.layers.push(f.name.clone());
+        }
         let own = Node::Table { entries, origin };
         Some(match merged {
             Some(mut m) => {
@@ -326,9 +334,17 @@ fn resolve_extends(target: &str, dir: Option<&Path>) -> String {
     if target.starts_with("builtin:") || Path::new(target).is_absolute() {
         return target.to_owned();
     }
-    match dir {
-        Some(d) => d.join(target).display().to_string(),
-        None => target.to_owned(),
+    let joined = match dir {
+        Some(d) => d.join(target),
+        None => return target.to_owned(),
+    };
+    // Shown to the user: relative to the current directory when beneath it.
+    match std::env::current_dir() {
+        Ok(cwd) => match joined.strip_prefix(&cwd) {
+            Ok(rel) => rel.display().to_string(),
+            Err(_) => joined.display().to_string(),
+        },
+        Err(_) => joined.display().to_string(),
     }
 }
 
