@@ -1,0 +1,216 @@
+"""Statistics and the markdown report of the benchmark."""
+
+import statistics
+import sys
+
+FLOOR = "floor: fork+exec"
+BWRAP = "bubblewrap"
+CRUN = "crun"
+CRUN_CG = "crun +cgroup limits"
+UNSHARE_NET = "unshare -Urmpinuf"
+EQUIV = "stockade equivalent"
+STRICT_NOCG = "stockade strict, no cgroup"
+STRICT = "stockade strict"
+
+
+def log(msg):
+    print(f"bench: {msg}", file=sys.stderr, flush=True)
+
+
+def quantile(sorted_values, q):
+    if not sorted_values:
+        return float("nan")
+    pos = q * (len(sorted_values) - 1)
+    lo = int(pos)
+    hi = min(lo + 1, len(sorted_values) - 1)
+    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
+
+
+def latency_stats(rows, order):
+    """rows from `launch interleave` → {name: stats}, successful launches only."""
+    by = {n: [] for n in order}
+    fails = {n: 0 for n in order}
+    for name, _round, wall, user, sys_, rss, status in rows:
+        if status != "0":
+            fails[name] += 1
+            continue
+        by[name].append((int(wall) / 1e6, (int(user) + int(sys_)) / 1e3, int(rss) / 1024))
+    out = {}
+    for n in order:
+        samples = by[n]
+        walls = sorted(s[0] for s in samples)
+        out[n] = {
+            "n": len(samples),
+            "failures": fails[n],
+            "median": statistics.median(walls) if walls else float("nan"),
+            "p25": quantile(walls, 0.25),
+            "p75": quantile(walls, 0.75),
+            "p90": quantile(walls, 0.90),
+            "cpu": statistics.median(s[1] for s in samples) if samples else float("nan"),
+            "rss": max(s[2] for s in samples) if samples else float("nan"),
+            "rss_median": statistics.median(s[2] for s in samples) if samples else float("nan"),
+        }
+    return out
+
+
+def ms(x):
+    return "-" if x != x else f"{x:.2f}"
+
+
+def ratio(a, b):
+    if not a or not b or a != a or b != b or b == 0:
+        return "-"
+    return f"{a / b:.2f}x"
+
+
+def table(head, rows):
+    out = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+    out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return "\n".join(out) + "\n"
+
+
+def section_machine(info, oci_origin, smoke):
+    rows = [(k, v) for k, v in info] + [("crun/runc bundle", oci_origin)]
+    mode = "SMOKE RUN (a few iterations; timings are not meaningful)\n\n" if smoke else ""
+    return "## Machine and tools\n\n" + mode + table(["", ""], rows)
+
+
+def section_latency(lat, skipped):
+    def med(name):
+        return lat.get(name, {}).get("median")
+
+    rows = []
+    for name, s in lat.items():
+        rows.append((name, ms(s["median"]), f"{ms(s['p25'])}–{ms(s['p75'])}", ms(s["p90"]),
+                     ms(s["cpu"]), f"{s['rss_median']:.1f} / {s['rss']:.1f}",
+                     ratio(s["median"], med(FLOOR)), ratio(s["median"], med(BWRAP)),
+                     ratio(s["median"], med(CRUN)),
+                     f"{s['n']}" + (f" ({s['failures']} FAILED)" if s["failures"] else "")))
+    text = ("## Launch latency of /bin/true (interleaved)\n\n"
+            "Wall time from fork to reaped exit, in ms; CPU = user+sys of the launcher and its "
+            "children; RSS = peak RSS (ru_maxrss) of the launcher, median / max, MiB.\n\n")
+    text += table(["launcher", "median", "p25–p75", "p90", "CPU", "RSS MiB", "×floor",
+                   "×bwrap", "×crun", "runs"], rows)
+    for name, reason, _ in skipped:
+        text += f"\nskipped: {name}: {reason}"
+    return text + "\n"
+
+
+def section_throughput(results):
+    rows = [(name, count, f"{wall / 1e9:.2f}", f"{count / (wall / 1e9):.0f}",
+             f"{wall / 1e6 / count:.2f}", failures or "0")
+            for name, count, wall, failures in results]
+    return ("## Throughput: back-to-back sequential launches\n\n"
+            + table(["launcher", "launches", "total s", "launches/s", "ms/launch", "failures"],
+                    rows))
+
+
+def section_concurrency(results):
+    rows = []
+    leftovers = []
+    for r in results:
+        if r[1] == "leftovers":
+            name, _, left = r
+            leftovers.append(f"- {name}: " + ("nothing left behind (mounts, cgroups, temp "
+                                              "files, runtime state, processes)" if not left
+                                              else "LEFT BEHIND: " + "; ".join(
+                                                  f"{k}: {', '.join(v[:5])}"
+                                                  + (f" (+{len(v) - 5})" if len(v) > 5 else "")
+                                                  for k, v in left.items())))
+            continue
+        name, n, reps, walls, failures, rss = r
+        med = statistics.median(walls) / 1e6
+        rows.append((name, n, reps, ms(med), ms(med / n), f"{rss / 1024:.1f}", failures))
+    return ("## Concurrency: N launches started at once\n\n"
+            + table(["launcher", "N", "batches", "median batch ms", "ms per launch",
+                     "max RSS MiB", "failures"], rows)
+            + "\nChecked before/after each launcher's batches:\n" + "\n".join(leftovers) + "\n")
+
+
+def growth_note(sizes, values):
+    """Per-unit cost between consecutive sizes; flags growth clearly worse than linear."""
+    pts = [(n, v) for n, v in zip(sizes, values) if v == v]
+    if len(pts) < 3:
+        return ""
+    slopes = [(b[1] - a[1]) / (b[0] - a[0]) for a, b in zip(pts, pts[1:])]
+    # Linear: the per-unit cost of the last step is no more than twice that of the step
+    # before it; noise of a few tenths of a ms is tolerated at small sizes.
+    last, prev = slopes[-1], slopes[-2]
+    span = pts[-1][1] - pts[0][1]
+    worse = last > 2 * max(prev, 0) and (last - max(prev, 0)) * (pts[-1][0] - pts[-2][0]) > 0.5
+    per_unit = f"{1000 * (pts[-1][1] - pts[0][1]) / (pts[-1][0] - pts[0][0]):.1f} µs/unit"
+    return f"{per_unit}, +{span:.2f} ms overall" + ("; SUPERLINEAR" if worse else "")
+
+
+def section_scaling(sc):
+    text = "## Scaling of stockade's own cost\n\nMedians in ms; `check` and `plan` are whole " \
+           "processes (startup included), `run` launches /bin/true.\n\n"
+    for dim, res in sc["dims"].items():
+        sizes = list(res)
+        has_bwrap = any(res[n]["bwrap"] for n in sizes)
+        head = [dim, "check", "plan", "run"] + (["bwrap (same tmpfs mounts)"] if has_bwrap else [])
+        rows = []
+        for n in sizes:
+            k = res[n]
+            row = [n] + [ms(k[x]["median"]) if k[x] else "-" for x in ("check", "plan", "run")]
+            if has_bwrap:
+                row.append(ms(k["bwrap"]["median"]) if k["bwrap"] else "-")
+            rows.append(row)
+        text += f"### {dim}\n\n" + table(head, rows)
+        notes = []
+        for kind in ("check", "plan", "run", "bwrap"):
+            vals = [res[n][kind]["median"] if res[n][kind] else float("nan") for n in sizes]
+            note = growth_note(sizes, vals)
+            if note:
+                notes.append(f"- {kind}: {note}")
+        text += ("\n" + "\n".join(notes) + "\n\n") if notes else "\n"
+    return text
+
+
+def section_targets(lat, conc, sc):
+    def med(name):
+        s = lat.get(name)
+        return s["median"] if s and s["n"] else None
+
+    rows = []
+
+    def target(desc, value, limit, ok):
+        rows.append((desc, value, limit, "-" if ok is None else ("PASS" if ok else "MISS")))
+
+    eq, bw, un, cr = med(EQUIV), med(BWRAP), med(UNSHARE_NET), med(CRUN_CG) or med(CRUN)
+    sn, st = med(STRICT_NOCG), med(STRICT)
+    target("equivalent isolation / bubblewrap", ratio(eq, bw), "≤ 0.60x",
+           eq / bw <= 0.6 if eq and bw else None)
+    target("equivalent isolation − unshare -Urmpinuf", f"{eq - un:+.2f} ms" if eq and un else "-",
+           "≤ 1.5 ms", eq - un <= 1.5 if eq and un else None)
+    target("strict (seccomp, Landlock, caps; no cgroup) / bubblewrap", ratio(sn, bw), "≤ 0.75x",
+           sn / bw <= 0.75 if sn and bw else None)
+    crun_name = CRUN_CG if med(CRUN_CG) else CRUN
+    target(f"strict with cgroup limits / {crun_name}", ratio(st, cr), "≤ 0.40x",
+           st / cr <= 0.4 if st and cr else None)
+    rss_eq = lat.get(EQUIV, {}).get("rss_median")
+    rss_st = lat.get(STRICT, {}).get("rss_median")
+    rss_bw = lat.get(BWRAP, {}).get("rss_median")
+    for name, rss in (("equivalent", rss_eq), ("strict", rss_st)):
+        target(f"peak RSS, stockade {name} vs bubblewrap",
+               f"{rss:.2f} vs {rss_bw:.2f} MiB" if rss and rss_bw else "-", "≤ bwrap",
+               rss <= rss_bw if rss and rss_bw else None)
+    mounts = sc["dims"].get("mounts", {})
+    if 1000 in mounts and mounts[1000]["check"] and mounts[1]["check"]:
+        c1000, c1 = mounts[1000]["check"]["median"], mounts[1]["check"]["median"]
+        target("`stockade check` of a 1000-mount profile (whole process)", f"{c1000:.2f} ms",
+               "< 5 ms", c1000 < 5)
+        target("  of which load + compile of the 999 extra mounts", f"{c1000 - c1:.2f} ms",
+               "< 5 ms", c1000 - c1 < 5)
+    if 1000 in mounts and mounts[1000]["run"] and mounts[1]["run"] and mounts[1]["bwrap"]:
+        s = (mounts[1000]["run"]["median"] - mounts[1]["run"]["median"]) / 999 * 1000
+        b = (mounts[1000]["bwrap"]["median"] - mounts[1]["bwrap"]["median"]) / 999 * 1000
+        target("launch cost per extra tmpfs mount, stockade vs bwrap", f"{s:.1f} vs {b:.1f} µs",
+               "close to bwrap", s <= 1.25 * b)
+    for r in conc:
+        if r[1] == "leftovers" and r[0].startswith("stockade"):
+            target(f"{r[0]}: nothing left behind after concurrent runs",
+                   "clean" if not r[2] else ", ".join(r[2]), "clean", not r[2])
+        elif r[1] == 32 and r[0].startswith("stockade"):
+            target(f"{r[0]}: 32 concurrent launches", f"{r[4]} failures", "0", r[4] == 0)
+    return "## Targets (issue 7)\n\n" + table(["target", "measured", "goal", ""], rows)
