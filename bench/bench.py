@@ -9,6 +9,7 @@ interleaves them, checks that nothing is left behind, and turns the samples into
 
 import argparse
 import datetime
+import json
 import os
 import platform
 import shutil
@@ -287,6 +288,28 @@ class Bench:
             results.append((name, "leftovers", left))
         return results
 
+    def hyperfine(self):
+        """Cross-check of the helper's medians with hyperfine (not interleaved: each command
+        runs all its iterations in a row, so expect it to drift more than the table above)."""
+        if self.smoke or shutil.which("hyperfine") is None:
+            return None
+        wanted = ["floor: fork+exec", "bubblewrap", "stockade equivalent", "stockade strict"]
+        chosen = [x for x in self.launchers if x[0] in wanted and x[1] == "-"]
+        if not chosen:
+            return None
+        out = os.path.join(self.out_dir, "hyperfine.json")
+        cmd = ["hyperfine", "-N", "--warmup", "5", "--runs", "50", "--export-json", out,
+               "--style", "none"]
+        for name, _, argv in chosen:
+            cmd += ["-n", name, " ".join(argv)]
+        log("cross-check with hyperfine")
+        r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=self.errlog, cwd=self.work,
+                           env=self.env)
+        if r.returncode != 0:
+            return None
+        with open(out) as f:
+            return json.load(f)["results"]
+
     def run(self):
         info = machine_info(self.stockade)
         self.setup_launchers()
@@ -306,6 +329,9 @@ class Bench:
         self.sections.append(report.section_scaling(sc))
         if not self.smoke:
             self.sections.append(report.section_targets(lat, conc, sc))
+            hf = self.hyperfine()
+            if hf:
+                self.sections.append(report.section_hyperfine(hf, lat))
         text = "\n".join(self.sections)
         print(text)
         with open(os.path.join(self.out_dir, "results.md"), "w") as f:

@@ -214,3 +214,14 @@ def section_targets(lat, conc, sc):
         elif r[1] == 32 and r[0].startswith("stockade"):
             target(f"{r[0]}: 32 concurrent launches", f"{r[4]} failures", "0", r[4] == 0)
     return "## Targets (issue 7)\n\n" + table(["target", "measured", "goal", ""], rows)
+
+
+def section_hyperfine(results, lat):
+    rows = []
+    for r in results:
+        name = r["command"]
+        helper = lat.get(name, {}).get("median")
+        rows.append((name, ms(r["median"] * 1000), ms(r["mean"] * 1000),
+                     ms(r["stddev"] * 1000), ms(helper) if helper else "-"))
+    return ("## Cross-check: hyperfine -N (50 runs each, not interleaved)\n\n"
+            + table(["launcher", "median", "mean", "stddev", "launch helper median"], rows))

@@ -64,6 +64,16 @@ class Scaling:
                  f'exec = ["/usr"]\nwrite = ["/tmp", "/dev"]\n')
         return self.write(f"landlock-{n}.toml", text)
 
+    def fanout(self, n):
+        """One profile extending equivalent.toml and n more files, each setting a variable:
+        n+2 files in all (chains stop at stockade's depth limit of 32)."""
+        for k in range(n):
+            self.write(f"part-{n}-{k}.toml",
+                       f'version = 1\n[env]\nset = {{ BENCH_PART_{k} = "{k}" }}\n')
+        parts = ", ".join(f'"part-{n}-{k}.toml"' for k in range(n))
+        return self.write(f"fanout-{n}.toml",
+                          f'version = 1\nextends = ["{EQUIVALENT}", {parts}]\n')
+
     def extends(self, n):
         """A chain of n files: chain-n-0 extends chain-n-1 ... extends equivalent.toml."""
         for k in reversed(range(n)):
@@ -104,15 +114,17 @@ class Scaling:
             dims = [("mounts", [1, 10], self.mounts, True),
                     ("seccomp rules", [0, 10], self.seccomp, False),
                     ("landlock paths", [1, 10], self.landlock, False),
-                    ("extends chain", [1, 10], self.extends, False)]
+                    ("extends chain", [1, 10], self.extends, False),
+                    ("extends files", [1, 10], self.fanout, False)]
         else:
             dims = [("mounts", [1, 10, 100, 1000], self.mounts, True),
                     ("seccomp rules", [0, 10, 100, 400], self.seccomp, False),
                     ("landlock paths", [1, 10, 100, 200], self.landlock, False),
-                    ("extends chain", [1, 10, 100], self.extends, False)]
+                    ("extends chain", [1, 10, 30], self.extends, False),
+                    ("extends files", [1, 10, 100], self.fanout, False)]
         result = {"dims": {}, "failures": []}
         for dim, sizes, make, bw in dims:
-            res = self.dimension(dim.split()[0], sizes, make, bw)
+            res = self.dimension(dim.replace(" ", "-"), sizes, make, bw)
             result["dims"][dim] = res
             for n, kinds in res.items():
                 for kind, st in kinds.items():
