@@ -171,7 +171,12 @@ fn dev() -> Value {
     };
     let mut m = Map::new();
     for e in rd.flatten() {
-        let Ok(ft) = e.file_type() else { continue };
+        // lstat, not the dirent type: a bind-mounted device shows the type of what is
+        // mounted, the dirent the type of the mount point underneath.
+        let Ok(md) = fs::symlink_metadata(e.path()) else {
+            continue;
+        };
+        let ft = md.file_type();
         use std::os::unix::fs::FileTypeExt;
         let kind = if ft.is_symlink() {
             format!(

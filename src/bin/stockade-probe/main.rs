@@ -3,7 +3,8 @@
 //!
 //! `stockade-probe` (or `facts`) prints every fact; the other subcommands try one thing and
 //! report the errno. Each module contributes a table of subcommands; adding a module is
-//! `mod x;` plus one line in [`TABLES`].
+//! `mod x;` plus one line in [`TABLES`] (a `[Command]` table) or in [`DISPATCHERS`] (a
+//! `dispatch(name, args) -> Option<i32>` function).
 
 mod facts;
 mod tries;
@@ -16,6 +17,10 @@ pub type Command = (&'static str, &'static str, fn(&[String]) -> i32);
 
 /// Every module's subcommands.
 const TABLES: &[&[Command]] = &[facts::COMMANDS, tries::COMMANDS];
+
+/// Modules with their own dispatcher (`name, args -> Some(exit code)` when the name is
+/// theirs), consulted before [`TABLES`]. Add a module with `mod x;` and `x::dispatch,` here.
+const DISPATCHERS: &[fn(&str, &[String]) -> Option<i32>] = &[];
 
 /// Print one JSON object on its own line and flush (tests read line by line).
 pub fn emit(v: &Value) {
@@ -62,6 +67,9 @@ fn main() {
         Some((n, r)) => (n.as_str(), r),
         None => ("facts", &[][..]),
     };
+    if let Some(code) = DISPATCHERS.iter().find_map(|d| d(name, rest)) {
+        std::process::exit(code);
+    }
     let code = TABLES
         .iter()
         .flat_map(|t| t.iter())

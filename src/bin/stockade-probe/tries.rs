@@ -25,9 +25,14 @@ pub const COMMANDS: &[Command] = &[
     ),
     ("try-mkdir", "PATH: mkdir PATH", try_mkdir),
     (
-        "tiocsti",
+        "try-tiocsti",
         "[FD]: push a character into the terminal's input with TIOCSTI",
         tiocsti,
+    ),
+    (
+        "stat",
+        "PATH: lstat PATH: type, mode, uid, gid, symlink target",
+        stat,
     ),
     ("sleep", "SECONDS: sleep (fractions allowed)", sleep),
     ("exit", "N: exit with status N", exit),
@@ -145,6 +150,44 @@ fn tiocsti(args: &[String]) -> i32 {
         Err(std::io::Error::last_os_error())
     };
     emit(&result_json(base("tiocsti", &fd.to_string()), res));
+    0
+}
+
+fn stat(args: &[String]) -> i32 {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let Some(p) = arg(args, 0, "PATH") else {
+        return 2;
+    };
+    let mut m = base("stat", p);
+    match std::fs::symlink_metadata(p) {
+        Ok(md) => {
+            let ft = md.file_type();
+            let kind = if ft.is_symlink() {
+                "symlink"
+            } else if ft.is_dir() {
+                "dir"
+            } else if ft.is_char_device() {
+                "char"
+            } else {
+                "file"
+            };
+            m.insert("ok".into(), Value::Bool(true));
+            m.insert("type".into(), json!(kind));
+            m.insert("mode".into(), json!(md.mode() & 0o7777));
+            m.insert("uid".into(), json!(md.uid()));
+            m.insert("gid".into(), json!(md.gid()));
+            m.insert("size".into(), json!(md.size()));
+            let link = std::fs::read_link(p)
+                .ok()
+                .map(|l| l.to_string_lossy().into_owned());
+            m.insert("link".into(), json!(link));
+        }
+        Err(e) => {
+            m.insert("ok".into(), Value::Bool(false));
+            m.insert("errno".into(), json!(e.raw_os_error().map(errno_name)));
+        }
+    }
+    emit(&Value::Object(m));
     0
 }
 
