@@ -62,10 +62,12 @@ impl TempDir {
     pub fn new(tag: &str) -> TempDir {
         static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let p = std::env::temp_dir().join(format!("stockade-test-{tag}-{}-{n}", std::process::id()));
+        let p =
+            std::env::temp_dir().join(format!("stockade-test-{tag}-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&p);
         std::fs::create_dir_all(&p).expect("create temp dir");
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).expect("chmod temp dir");
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755))
+            .expect("chmod temp dir");
         TempDir(p)
     }
 
@@ -116,7 +118,13 @@ pub fn test_user() -> Option<(u32, u32)> {
         unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) };
         if lookup(TEST_USER).is_none() {
             let ok = Command::new("useradd")
-                .args(["--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent"])
+                .args([
+                    "--system",
+                    "--user-group",
+                    "--no-create-home",
+                    "--home-dir",
+                    "/nonexistent",
+                ])
                 .args(["--shell", "/usr/sbin/nologin", TEST_USER])
                 .status()
                 .is_ok_and(|s| s.success());
@@ -125,7 +133,10 @@ pub fn test_user() -> Option<(u32, u32)> {
             }
         }
         let subuid = std::fs::read_to_string("/etc/subuid").unwrap_or_default();
-        if !subuid.lines().any(|l| l.starts_with(&format!("{TEST_USER}:"))) {
+        if !subuid
+            .lines()
+            .any(|l| l.starts_with(&format!("{TEST_USER}:")))
+        {
             let range = format!("{}-{}", SUBID_START, SUBID_START + SUBID_COUNT - 1);
             let _ = Command::new("usermod")
                 .args(["--add-subuids", &range, "--add-subgids", &range, TEST_USER])
@@ -307,7 +318,10 @@ pub fn confinement_ready() -> bool {
         let dir = TempDir::new("ready");
         let p = dir.profile(
             "ready.toml",
-            &format!("[namespaces]\nuser = true\nmount = true\n{}", runtime_mounts()),
+            &format!(
+                "[namespaces]\nuser = true\nmount = true\n{}",
+                runtime_mounts()
+            ),
         );
         let out = TestCommand::run(&p, &[PROBE, "exit", "0"]).output();
         !stderr(&out).contains("ENOSYS")
@@ -317,7 +331,9 @@ pub fn confinement_ready() -> bool {
 /// Skip unless sandboxes can run here (the confinement stubs are implemented).
 pub fn need_sandbox() -> bool {
     if !confinement_ready() {
-        return skip("the confinement functions are still stubs (ENOSYS); merge the confinement work");
+        return skip(
+            "the confinement functions are still stubs (ENOSYS); merge the confinement work",
+        );
     }
     false
 }
