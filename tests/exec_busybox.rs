@@ -49,7 +49,7 @@ fn run_in(profile: &str, rootfs: &Path, user: Option<(u32, u32)>, script: &str) 
     let mut cmd =
         TestCommand::run(&p, &["/bin/sh", "-c", script]).env("STOCKADE_BUSYBOX_ROOT", rootfs);
     if let Some((u, g)) = user {
-        cmd = cmd.as_user(u, g);
+        cmd = cmd.with_user(u, g);
     }
     let out = cmd.output();
     assert!(

@@ -96,7 +96,7 @@ fn no_leftovers_after_200_mixed_runs() {
     let mut counts = [0usize; 6];
     for i in 0..200 {
         let as_user = |c: TestCommand| match (i % 2, user) {
-            (1, Some((u, g))) => c.as_user(u, g),
+            (1, Some((u, g))) => c.with_user(u, g),
             _ => c,
         };
         let kind = i % 10;

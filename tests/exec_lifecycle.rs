@@ -262,7 +262,7 @@ fn timeout_sends_the_kill_signal_then_sigkill() {
             p.as_os_str(),
             "--".as_ref(),
         ];
-        full.extend(args.iter().map(|a| std::ffi::OsStr::new(a)));
+        full.extend(args.iter().map(std::ffi::OsStr::new));
         TestCommand::new(full).output()
     };
     // A payload that dies of SIGTERM.
@@ -404,7 +404,7 @@ fn tiocsti_under_pty(p: &Path) -> Value {
     String::from_utf8_lossy(&out.stdout)
         .lines()
         // The pty echoes a character pushed by TIOCSTI before the JSON: start at `{`.
-        .find_map(|l| serde_json::from_str(&l[l.find('{')?..].trim()).ok())
+        .find_map(|l| serde_json::from_str(l[l.find('{')?..].trim()).ok())
         .unwrap_or_else(|| panic!("no JSON: {}", String::from_utf8_lossy(&out.stdout)))
 }
 

@@ -246,7 +246,7 @@ fn try_json(profile: &Path, user: Option<(u32, u32)>, args: &[&str]) -> Value {
     full.extend_from_slice(args);
     let cmd = TestCommand::run(profile, &full);
     let cmd = match user {
-        Some((u, g)) => cmd.as_user(u, g),
+        Some((u, g)) => cmd.with_user(u, g),
         None => cmd,
     };
     ok_json(&cmd.output())
@@ -419,7 +419,7 @@ type = "mqueue"
         "facts".as_ref(),
     ]);
     if let Some((u, g)) = user {
-        cmd = cmd.as_user(u, g);
+        cmd = cmd.with_user(u, g);
         std::os::unix::fs::chown(dir.path(), Some(u), Some(g)).expect("chown");
     }
     let f = ok_json(&cmd.output());

@@ -177,7 +177,7 @@ impl TestCommand {
     }
 
     /// Run as `uid:gid` with no supplementary groups.
-    pub fn as_user(mut self, uid: u32, gid: u32) -> TestCommand {
+    pub fn with_user(mut self, uid: u32, gid: u32) -> TestCommand {
         // SAFETY: only async-signal-safe syscalls between fork and exec.
         unsafe {
             self.cmd.pre_exec(move || {

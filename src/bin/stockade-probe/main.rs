@@ -15,12 +15,15 @@ use std::io::Write;
 /// A subcommand: name, usage, handler (returns the process exit code).
 pub type Command = (&'static str, &'static str, fn(&[String]) -> i32);
 
+/// A module's own dispatcher: `Some(exit code)` when `name` is one of its subcommands.
+pub type Dispatcher = fn(&str, &[String]) -> Option<i32>;
+
 /// Every module's subcommands.
 const TABLES: &[&[Command]] = &[facts::COMMANDS, tries::COMMANDS];
 
 /// Modules with their own dispatcher (`name, args -> Some(exit code)` when the name is
 /// theirs), consulted before [`TABLES`]. Add a module with `mod x;` and `x::dispatch,` here.
-const DISPATCHERS: &[fn(&str, &[String]) -> Option<i32>] = &[];
+const DISPATCHERS: &[Dispatcher] = &[];
 
 /// Print one JSON object on its own line and flush (tests read line by line).
 pub fn emit(v: &Value) {
