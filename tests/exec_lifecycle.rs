@@ -492,3 +492,46 @@ fn report_fd_receives_the_report() {
         .is_some_and(|t| t > 0.0));
     assert!(rep["durations"]["payload_ms"].as_f64().is_some());
 }
+
+/// Socket activation: fds 3.. pass through as LISTEN_FDS says, LISTEN_PID names the payload.
+#[test]
+fn listen_fds_pass_through() {
+    if need_sandbox() {
+        return;
+    }
+    let dir = TempDir::new("listen");
+    let p = profile(&dir, "l.toml", "", ALL_NS);
+    let (mut a, mut b) = ([0; 2], [0; 2]);
+    // SAFETY: valid arrays.
+    assert!(unsafe { libc::pipe(a.as_mut_ptr()) == 0 && libc::pipe(b.as_mut_ptr()) == 0 });
+    let mut cmd = TestCommand::run(&p, &[PROBE, "facts"])
+        .env("LISTEN_FDS", "2")
+        .env("LISTEN_FDNAMES", "web:admin");
+    // SAFETY: dup2 in the pre-exec child only; a third inherited fd (5) must not pass.
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        cmd.command().pre_exec(move || {
+            if libc::dup2(a[0], 3) < 0 || libc::dup2(b[0], 4) < 0 || libc::dup2(b[1], 5) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let f = ok_json(&cmd.output());
+    // SAFETY: closing our pipe ends.
+    unsafe {
+        for fd in [a[0], a[1], b[0], b[1]] {
+            libc::close(fd);
+        }
+    }
+    let fds: Vec<u64> = f["fds"]
+        .as_array()
+        .expect("fds")
+        .iter()
+        .filter_map(|d| d["fd"].as_u64())
+        .collect();
+    assert_eq!(fds, [0, 1, 2, 3, 4], "{:#}", f["fds"]);
+    assert_eq!(f["env"]["LISTEN_FDS"], "2");
+    assert_eq!(f["env"]["LISTEN_FDNAMES"], "web:admin");
+    assert_eq!(f["env"]["LISTEN_PID"], f["pid"].to_string());
+}

@@ -300,8 +300,12 @@ fn prepare_exec(plan: &Plan) -> Result<ExecData, ExecError> {
     let mut envp_bufs: Vec<Vec<u8>> = Vec::with_capacity(plan.process.env.len() + 1);
     let mut path_var = None;
     let mut listen_pid_slot = None;
+    // Socket activation: the payload gets LISTEN_FDS/LISTEN_FDNAMES as the plan says and
+    // a LISTEN_PID naming itself (filled in by the child just before execve).
+    let listen = plan.systemd.listen_fds.as_ref();
+    let listen_vars = ["LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"];
     for (k, v) in &plan.process.env {
-        if plan.systemd.listen_fds.is_some() && k == "LISTEN_PID" {
+        if listen.is_some() && listen_vars.contains(&k.as_str()) {
             continue;
         }
         if k == "PATH" {
@@ -317,7 +321,15 @@ fn prepare_exec(plan: &Plan) -> Result<ExecData, ExecError> {
         b.push(0);
         envp_bufs.push(b);
     }
-    if plan.systemd.listen_fds.is_some() {
+    if let Some(l) = listen {
+        envp_bufs.push(format!("LISTEN_FDS={}\0", l.count).into_bytes());
+        if let Some(names) = &l.names {
+            let b = cstring(
+                "LISTEN_FDNAMES",
+                format!("LISTEN_FDNAMES={names}").as_bytes(),
+            )?;
+            envp_bufs.push(b.into_bytes_with_nul());
+        }
         listen_pid_slot = Some(envp_bufs.len());
         envp_bufs.push(b"LISTEN_PID=0000000000\0".to_vec());
     }
