@@ -226,6 +226,13 @@ pub enum ExecError {
     TooManyFds(usize),
     #[error("{call}: {errno:?}")]
     Syscall { call: &'static str, errno: Errno },
+    #[error("creating the sandbox's namespaces: clone3(2): {errno:?}{}", match errno {
+        Errno::EPERM => " (without root, `namespaces.user = true` is needed; also check /proc/sys/user/max_user_namespaces and kernel.unprivileged_userns_clone)",
+        Errno::EINVAL => " (a namespace type this kernel does not support?)",
+        Errno::ENOSPC | Errno::EUSERS => " (the namespace limit in /proc/sys/user/ is reached)",
+        _ => "",
+    })]
+    Clone { errno: Errno },
     #[error("preparing confinement: {0}")]
     Confine(#[from] ConfineError),
     #[error("cgroup: {0}")]
@@ -286,4 +293,36 @@ impl ExecError {
 /// Wrap a parent-side syscall failure.
 pub fn sys_err(call: &'static str) -> impl FnOnce(Errno) -> ExecError {
     move |errno| ExecError::Syscall { call, errno }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_round_trips_through_bytes() {
+        let r = Record {
+            kind: record_kind::LANDLOCK,
+            step: 7,
+            call: Call::Landlock as u32,
+            errno: -3,
+            data: u64::MAX,
+            data2: 42,
+        };
+        assert_eq!(Record::SIZE, 32);
+        assert_eq!(Record::from_bytes(r.to_bytes()), r);
+    }
+
+    #[test]
+    fn every_call_round_trips_and_has_a_name() {
+        for (i, c) in Call::ALL.iter().enumerate() {
+            assert_eq!(
+                *c as usize, i,
+                "Call::ALL must list calls in discriminant order"
+            );
+            assert_eq!(Call::from_u32(i as u32), Some(*c));
+            assert!(c.name().ends_with("(2)"));
+        }
+        assert_eq!(Call::from_u32(Call::ALL.len() as u32), None);
+    }
 }

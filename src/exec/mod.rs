@@ -273,6 +273,7 @@ fn parent_steps(
 fn read_records(plan: &Plan, fd: RawFd, rep: &mut RunReport) -> Option<ExecError> {
     let mut failure = None;
     let mut last_child_step = 0usize;
+    let mut skipped_steps = Vec::new();
     loop {
         let mut buf = [0u8; Record::SIZE];
         let mut got = 0;
@@ -293,6 +294,7 @@ fn read_records(plan: &Plan, fd: RawFd, rep: &mut RunReport) -> Option<ExecError
         let rec = Record::from_bytes(buf);
         match rec.kind {
             record_kind::SKIPPED => {
+                skipped_steps.push(rec.step as usize);
                 if let Some(step) = plan.steps.get(rec.step as usize) {
                     rep.skipped.push(Skipped {
                         setting: describe_step(plan, step),
@@ -312,21 +314,17 @@ fn read_records(plan: &Plan, fd: RawFd, rep: &mut RunReport) -> Option<ExecError
             }
         }
     }
-    // Steps completed by the child: all of them on success, those before the failure
-    // otherwise.
+    // Steps the child completed: all of them on success, those before the failure
+    // otherwise; a skipped optional mount was not enforced.
     let done = match &failure {
         None => plan.steps.len(),
         Some(_) => last_child_step.min(plan.steps.len()),
     };
     for (i, step) in plan.steps.iter().enumerate().take(done) {
-        if step.in_parent() {
+        if step.in_parent() || skipped_steps.contains(&i) {
             continue;
         }
-        let d = describe_step(plan, step);
-        if !rep.skipped.iter().any(|s| s.setting == d) || !matches!(step, Step::Mount(_)) {
-            rep.enforced.push(d);
-        }
-        let _ = i;
+        rep.enforced.push(describe_step(plan, step));
     }
     failure
 }
@@ -367,5 +365,89 @@ fn to_error(plan: &Plan, rec: Record) -> ExecError {
             call,
             errno,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compile::{compile, CompileOptions};
+    use crate::profile::load::load;
+
+    fn strict_plan() -> Plan {
+        let loaded = load("builtin:strict").expect("builtin loads");
+        let opts = CompileOptions {
+            command: Some(vec!["true".into()]),
+            command_optional: false,
+        };
+        compile(&loaded, &HostFacts::fixed(), &opts)
+            .expect("builtin compiles")
+            .plan
+    }
+
+    fn record(step: usize, call: Call, errno: Errno) -> Record {
+        Record {
+            kind: record_kind::FAILED,
+            step: step as u32,
+            call: call as u32,
+            errno: errno as i32,
+            ..Record::default()
+        }
+    }
+
+    #[test]
+    fn step_failure_renders_index_description_syscall_errno() {
+        let plan = strict_plan();
+        let i = plan
+            .steps
+            .iter()
+            .position(|s| matches!(s, Step::Mount(m) if plan.mounts[*m].target == std::path::Path::new("/usr")))
+            .expect("a /usr mount step");
+        let e = to_error(&plan, record(i, Call::MoveMount, Errno::EPERM));
+        let want = format!(
+            "step {}/{} (bind /usr -> /usr, read-only, nodev): move_mount(2): EPERM",
+            i + 1,
+            plan.steps.len()
+        );
+        assert_eq!(e.to_string(), want);
+        assert_eq!(e.exit_code(), 125);
+    }
+
+    #[test]
+    fn exec_failures_map_to_126_and_127() {
+        let plan = strict_plan();
+        let exec = plan.steps.len() - 1;
+        let not_found = to_error(&plan, record(exec, Call::Execve, Errno::ENOENT));
+        assert_eq!(not_found.exit_code(), 127);
+        assert!(not_found
+            .to_string()
+            .ends_with("execve(2): ENOENT (command not found)"));
+        let denied = to_error(&plan, record(exec, Call::Execve, Errno::EACCES));
+        assert_eq!(denied.exit_code(), 126);
+        assert!(denied
+            .to_string()
+            .ends_with("execve(2): EACCES (not executable)"));
+    }
+
+    #[test]
+    fn pseudo_steps_are_named() {
+        let plan = strict_plan();
+        let e = to_error(
+            &plan,
+            record(pseudo_step::LOOPBACK as usize, Call::Ioctl, Errno::EPERM),
+        );
+        assert_eq!(
+            e.to_string(),
+            "network namespace: bring up loopback: ioctl(2): EPERM"
+        );
+        assert_eq!(e.exit_code(), 125);
+    }
+
+    #[test]
+    fn namespaces_are_listed_in_order() {
+        let plan = strict_plan();
+        let ns = namespaces(&plan);
+        assert_eq!(ns.first(), Some(&"user"));
+        assert!(ns.contains(&"pid") && ns.contains(&"net"));
     }
 }

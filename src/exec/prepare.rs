@@ -464,6 +464,71 @@ mod tests {
         assert!(t.ancestors.is_empty());
     }
 
+    fn plan_with(argv: &[&str], path: Option<&str>) -> Plan {
+        let loaded = crate::profile::load::load("builtin:strict").expect("builtin");
+        let opts = crate::compile::CompileOptions {
+            command: Some(argv.iter().map(|s| s.to_string()).collect()),
+            command_optional: false,
+        };
+        let mut plan = crate::compile::compile(&loaded, &crate::host::HostFacts::fixed(), &opts)
+            .expect("compiles")
+            .plan;
+        plan.process.env.retain(|(k, _)| k != "PATH");
+        if let Some(p) = path {
+            plan.process.env.push(("PATH".into(), p.into()));
+        }
+        plan
+    }
+
+    #[test]
+    fn path_lookup_uses_the_payload_path_and_skips_relative_entries() {
+        let e = prepare_exec(&plan_with(&["ls", "-l"], Some("/a/:relative::/b"))).unwrap();
+        let c: Vec<_> = e.candidates.iter().map(|c| c.to_str().unwrap()).collect();
+        assert_eq!(c, ["/a/ls", "/b/ls"]);
+        let e = prepare_exec(&plan_with(&["./x"], Some("/a"))).unwrap();
+        assert_eq!(e.candidates.len(), 1);
+        assert_eq!(e.candidates[0].to_str().unwrap(), "./x");
+        let e = prepare_exec(&plan_with(&["sh"], None)).unwrap();
+        assert!(e
+            .candidates
+            .iter()
+            .any(|c| c.to_str().ok() == Some("/usr/bin/sh")));
+        assert_eq!(e.argv_ptrs.len(), 2, "argv is NULL-terminated");
+        assert!(e.argv_ptrs.last().is_some_and(|p| p.is_null()));
+    }
+
+    #[test]
+    fn nul_bytes_are_rejected_before_clone() {
+        let mut plan = plan_with(&["a\0b"], Some("/bin"));
+        assert!(matches!(
+            prepare_exec(&plan),
+            Err(ExecError::NulByte { .. })
+        ));
+        plan.process.argv = vec!["ok".into()];
+        plan.process.env.push(("BAD".into(), "x\0y".into()));
+        assert!(prepare_exec(&plan).is_err());
+    }
+
+    #[test]
+    fn listen_pid_is_written_in_place() {
+        let mut plan = plan_with(&["x"], Some("/bin"));
+        plan.systemd.listen_fds = Some(crate::plan::ListenFds {
+            count: 2,
+            names: None,
+        });
+        let mut e = prepare_exec(&plan).unwrap();
+        e.set_listen_pid(12345);
+        let slot = e.listen_pid_slot.unwrap();
+        let s = std::ffi::CStr::from_bytes_until_nul(&e.envp_bufs[slot]).unwrap();
+        assert_eq!(s.to_str().unwrap(), "LISTEN_PID=12345");
+        let all: Vec<_> = e
+            .envp_bufs
+            .iter()
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .collect();
+        assert!(all.iter().any(|v| v == "LISTEN_FDS=2\0"));
+    }
+
     #[test]
     fn target_rejects_relative_and_dotdot() {
         assert!(target("t", Path::new("usr")).is_err());

@@ -119,7 +119,7 @@ pub unsafe fn clone(flags: u64, cgroup_fd: Option<RawFd>) -> Result<libc::pid_t,
         args.flags |= CLONE_INTO_CGROUP;
         args.cgroup = fd as u64;
     }
-    sys::clone3(&args).map_err(sys_err("clone3(2)"))
+    sys::clone3(&args).map_err(|errno| ExecError::Clone { errno })
 }
 
 fn map_text(map: &[IdMap]) -> String {

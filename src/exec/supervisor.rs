@@ -69,19 +69,18 @@ pub fn block_signals() -> libc::sigset_t {
     }
 }
 
-/// Restore the mask saved by [`block_signals`], discarding signals still pending that the
-/// caller would not expect (a SIGCHLD from the sandbox).
+/// Restore the mask saved by [`block_signals`]. Signals still pending were meant for a
+/// payload that is gone (a SIGINT racing its exit, the sandbox's last SIGCHLD): discard
+/// them, or unblocking would kill stockade before it reports the payload's status.
 pub fn restore_signals(old: &libc::sigset_t) {
-    // SAFETY: consume a pending SIGCHLD without blocking, then restore the mask.
+    let set = wait_set();
+    // SAFETY: a zero timeout makes sigtimedwait a non-blocking poll; both sets are valid.
     unsafe {
-        let mut chld: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut chld);
-        libc::sigaddset(&mut chld, libc::SIGCHLD);
         let zero = libc::timespec {
             tv_sec: 0,
             tv_nsec: 0,
         };
-        while libc::sigtimedwait(&chld, std::ptr::null_mut(), &zero) > 0 {}
+        while libc::sigtimedwait(&set, std::ptr::null_mut(), &zero) > 0 {}
         libc::sigprocmask(libc::SIG_SETMASK, old, std::ptr::null_mut());
     }
 }
@@ -226,5 +225,45 @@ pub fn supervise(
         status,
         timed_out,
         killed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_follow_the_shell_convention() {
+        // Raw wait statuses: exit code in bits 8..16, terminating signal in bits 0..7.
+        assert_eq!(status_to_exit_code(0), 0);
+        assert_eq!(status_to_exit_code(42 << 8), 42);
+        assert_eq!(status_to_exit_code(libc::SIGKILL), 137);
+        assert_eq!(status_to_exit_code(libc::SIGTERM), 143);
+    }
+
+    #[test]
+    fn forwarded_set_excludes_uncatchable_and_own_signals() {
+        let set = forwarded_signals();
+        // SAFETY: set is initialized.
+        let has = |s| unsafe { libc::sigismember(&set, s) == 1 };
+        for s in [
+            libc::SIGTERM,
+            libc::SIGINT,
+            libc::SIGHUP,
+            libc::SIGWINCH,
+            libc::SIGUSR1,
+            libc::SIGRTMIN(),
+        ] {
+            assert!(has(s), "{s} must be forwarded");
+        }
+        for s in [
+            libc::SIGKILL,
+            libc::SIGSTOP,
+            libc::SIGCHLD,
+            libc::SIGSEGV,
+            libc::SIGSYS,
+        ] {
+            assert!(!has(s), "{s} must not be forwarded");
+        }
     }
 }
