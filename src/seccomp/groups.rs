@@ -61,13 +61,7 @@ pub static GROUPS: &[Group] = &[
         name: "@chown",
         description: "Change ownership of files and directories",
         members: &[
-            "chown",
-            "chown32",
-            "fchown",
-            "fchown32",
-            "fchownat",
-            "lchown",
-            "lchown32",
+            "chown", "chown32", "fchown", "fchown32", "fchownat", "lchown", "lchown32",
         ],
     },
     Group {
@@ -318,31 +312,17 @@ pub static GROUPS: &[Group] = &[
     Group {
         name: "@keyring",
         description: "Kernel keyring access",
-        members: &[
-            "add_key",
-            "keyctl",
-            "request_key",
-        ],
+        members: &["add_key", "keyctl", "request_key"],
     },
     Group {
         name: "@memlock",
         description: "Memory locking control",
-        members: &[
-            "mlock",
-            "mlock2",
-            "mlockall",
-            "munlock",
-            "munlockall",
-        ],
+        members: &["mlock", "mlock2", "mlockall", "munlock", "munlockall"],
     },
     Group {
         name: "@module",
         description: "Loading and unloading of kernel modules",
-        members: &[
-            "delete_module",
-            "finit_module",
-            "init_module",
-        ],
+        members: &["delete_module", "finit_module", "init_module"],
     },
     Group {
         name: "@mount",
@@ -426,11 +406,7 @@ pub static GROUPS: &[Group] = &[
     Group {
         name: "@pkey",
         description: "System calls used for memory protection keys",
-        members: &[
-            "pkey_alloc",
-            "pkey_free",
-            "pkey_mprotect",
-        ],
+        members: &["pkey_alloc", "pkey_free", "pkey_mprotect"],
     },
     Group {
         name: "@privileged",
@@ -513,11 +489,7 @@ pub static GROUPS: &[Group] = &[
     Group {
         name: "@reboot",
         description: "Reboot and reboot preparation/kexec",
-        members: &[
-            "kexec_file_load",
-            "kexec_load",
-            "reboot",
-        ],
+        members: &["kexec_file_load", "kexec_load", "reboot"],
     },
     Group {
         name: "@resources",
@@ -591,10 +563,7 @@ pub static GROUPS: &[Group] = &[
     Group {
         name: "@swap",
         description: "Enable/disable swap devices",
-        members: &[
-            "swapoff",
-            "swapon",
-        ],
+        members: &["swapoff", "swapon"],
     },
     Group {
         name: "@sync",
@@ -758,10 +727,35 @@ mod tests {
     use super::*;
 
     const SYSTEMD_NAMES: &[&str] = &[
-        "@default", "@basic-io", "@file-system", "@io-event", "@ipc", "@keyring", "@memlock",
-        "@module", "@mount", "@network-io", "@obsolete", "@privileged", "@process", "@raw-io",
-        "@reboot", "@resources", "@setuid", "@signal", "@swap", "@sync", "@system-service",
-        "@timer", "@clock", "@cpu-emulation", "@debug", "@aio", "@chown", "@pkey", "@sandbox",
+        "@default",
+        "@basic-io",
+        "@file-system",
+        "@io-event",
+        "@ipc",
+        "@keyring",
+        "@memlock",
+        "@module",
+        "@mount",
+        "@network-io",
+        "@obsolete",
+        "@privileged",
+        "@process",
+        "@raw-io",
+        "@reboot",
+        "@resources",
+        "@setuid",
+        "@signal",
+        "@swap",
+        "@sync",
+        "@system-service",
+        "@timer",
+        "@clock",
+        "@cpu-emulation",
+        "@debug",
+        "@aio",
+        "@chown",
+        "@pkey",
+        "@sandbox",
     ];
 
     #[test]
@@ -776,7 +770,12 @@ mod tests {
     #[test]
     fn table_is_sorted_unique_and_references_resolve() {
         for pair in GROUPS.windows(2) {
-            assert!(pair[0].name < pair[1].name, "{} before {}", pair[0].name, pair[1].name);
+            assert!(
+                pair[0].name < pair[1].name,
+                "{} before {}",
+                pair[0].name,
+                pair[1].name
+            );
         }
         for g in GROUPS {
             assert!(g.name.starts_with('@'));
@@ -787,7 +786,8 @@ mod tests {
                     assert!(lookup(m).is_some(), "{} includes unknown {m}", g.name);
                 } else {
                     assert!(
-                        m.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+                        m.bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
                         "bad syscall name {m}"
                     );
                 }
@@ -815,23 +815,52 @@ mod tests {
     #[test]
     fn known_memberships_match_systemd() {
         let mount = expand("@mount").unwrap();
-        for s in ["mount", "umount2", "pivot_root", "fsopen", "fsmount", "move_mount", "open_tree", "mount_setattr", "chroot"] {
+        for s in [
+            "mount",
+            "umount2",
+            "pivot_root",
+            "fsopen",
+            "fsmount",
+            "move_mount",
+            "open_tree",
+            "mount_setattr",
+            "chroot",
+        ] {
             assert!(mount.contains(&s), "@mount lacks {s}");
         }
         let privileged = expand("@privileged").unwrap();
-        for s in ["chown", "settimeofday", "init_module", "reboot", "swapon", "iopl", "bpf", "setuid"] {
+        for s in [
+            "chown",
+            "settimeofday",
+            "init_module",
+            "reboot",
+            "swapon",
+            "iopl",
+            "bpf",
+            "setuid",
+        ] {
             assert!(privileged.contains(&s), "@privileged lacks {s}");
         }
         let service = expand("@system-service").unwrap();
-        for s in ["read", "openat", "clone", "socket", "kill", "setuid", "ioctl", "execve"] {
+        for s in [
+            "read", "openat", "clone", "socket", "kill", "setuid", "ioctl", "execve",
+        ] {
             assert!(service.contains(&s), "@system-service lacks {s}");
         }
         for s in ["mount", "reboot", "init_module", "ptrace", "swapon"] {
-            assert!(!service.contains(&s), "@system-service must not contain {s}");
+            assert!(
+                !service.contains(&s),
+                "@system-service must not contain {s}"
+            );
         }
         assert_eq!(
             expand("@sandbox").unwrap(),
-            ["landlock_add_rule", "landlock_create_ruleset", "landlock_restrict_self", "seccomp"]
+            [
+                "landlock_add_rule",
+                "landlock_create_ruleset",
+                "landlock_restrict_self",
+                "seccomp"
+            ]
         );
     }
 
