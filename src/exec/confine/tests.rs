@@ -2,8 +2,8 @@
 
 use super::*;
 use crate::plan::{
-    Compat, LandlockPathPlan, LandlockPlan, SeccompAction, SeccompArgPlan, SeccompOp, SeccompPlan,
-    SeccompRulePlan,
+    CapsPlan, Compat, LandlockPathPlan, LandlockPlan, SeccompAction, SeccompArgPlan, SeccompOp,
+    SeccompPlan, SeccompRulePlan,
 };
 
 const EPERM: i32 = libc::EPERM;
@@ -539,6 +539,71 @@ fn rlimits_apply_split_by_nofile() {
             // SAFETY: getrlimit writes one struct.
             unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut nofile) };
             i32::from(!(nofile.rlim_cur == 64 && nofile.rlim_max == 128))
+        },
+    );
+    assert_eq!(end, End::Exit(0));
+}
+
+/// The hex value of a `Cap*:` line of /proc/self/status.
+fn status_mask(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        .unwrap_or(u64::MAX)
+}
+
+#[test]
+fn capability_sets_match_the_plan() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("SKIP: needs root (CAP_SETPCAP) to drop the bounding set");
+        return;
+    }
+    let cap = |number: u8, name: &str| crate::plan::Cap {
+        number,
+        name: name.into(),
+    };
+    let plan = CapsPlan {
+        keep: vec![cap(10, "CAP_NET_BIND_SERVICE"), cap(13, "CAP_NET_RAW")],
+        ambient: vec![cap(10, "CAP_NET_BIND_SERVICE")],
+        no_new_privs: true,
+    };
+    let last: u8 = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(40);
+    let end = in_child(
+        || drop_bounding_set(&plan, last).and_then(|_| set_capabilities(&plan)),
+        || {
+            let keep = (1u64 << 10) | (1 << 13);
+            let want = [
+                ("CapBnd:", keep),
+                ("CapEff:", keep),
+                ("CapPrm:", keep),
+                ("CapInh:", 1 << 10),
+                ("CapAmb:", 1 << 10),
+                ("NoNewPrivs:", 1),
+            ];
+            want.iter()
+                .position(|(f, v)| status_mask(f) != *v)
+                .map_or(0, |i| 10 + i as i32)
+        },
+    );
+    assert_eq!(end, End::Exit(0));
+    // Nothing kept: every set empty.
+    let none = CapsPlan {
+        keep: vec![],
+        ambient: vec![],
+        no_new_privs: true,
+    };
+    let end = in_child(
+        || drop_bounding_set(&none, last).and_then(|_| set_capabilities(&none)),
+        || {
+            let all_empty = ["CapBnd:", "CapEff:", "CapPrm:", "CapInh:", "CapAmb:"]
+                .iter()
+                .all(|f| status_mask(f) == 0);
+            i32::from(!all_empty)
         },
     );
     assert_eq!(end, End::Exit(0));
