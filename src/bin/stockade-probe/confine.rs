@@ -1,0 +1,354 @@
+//! Confinement probes: each subcommand attempts one thing from inside the sandbox and prints
+//! one JSON object saying what the kernel answered. The probe exits 0 whenever it could make
+//! the attempt (the JSON carries the outcome), 2 on a usage error; a seccomp kill shows as
+//! the probe dying by SIGSYS.
+//!
+//! | subcommand | prints |
+//! |---|---|
+//! | `try-syscall NAME [ARG...]` | `{"syscall","ret"}` or `{"syscall","errno"}` (raw syscall, args decimal or 0x-hex) |
+//! | `try-read PATH`, `try-write PATH`, `try-exec PATH` | `{"ok":true}` or `{"errno"}` |
+//! | `try-connect PORT`, `try-bind PORT` | TCP on 127.0.0.1 |
+//! | `abstract-connect NAME` | connect to the abstract unix socket `@NAME` |
+//! | `try-kill PID [SIG]` | kill(2), signal 0 by default |
+//! | `x32-syscall`, `i386-syscall` | getpid through the x32 / `int 0x80` entry |
+//! | `tiocsti` | ioctl(TIOCSTI) on stdin, then on /dev/tty |
+//! | `ids` | real/effective/saved uid and gid, CapEff |
+//! | `confine-status` | Cap{Eff,Prm,Inh,Bnd,Amb}, NoNewPrivs, Seccomp from /proc/self/status |
+//! | `rlimits` | every rlimit as `[soft, hard]`, `null` for unlimited |
+
+use serde_json::{json, Value};
+use std::ffi::CString;
+
+/// Run a confinement subcommand, print its JSON line and return the exit code; `None` if
+/// `cmd` is not one of them.
+pub fn dispatch(cmd: &str, args: &[String]) -> Option<i32> {
+    Some(match run(cmd, args)? {
+        Ok(v) => {
+            println!("{v}");
+            0
+        }
+        Err(usage) => {
+            eprintln!("stockade-probe {cmd}: {usage}");
+            2
+        }
+    })
+}
+
+/// Run a confinement subcommand and return its JSON (or a usage error); `None` if `cmd`
+/// is not one of them.
+pub fn run(cmd: &str, args: &[String]) -> Option<Result<Value, String>> {
+    Some(match cmd {
+        "try-syscall" => try_syscall(args),
+        "try-read" => path_arg(args).map(|p| open_result(&p, libc::O_RDONLY)),
+        "try-write" => {
+            path_arg(args).map(|p| open_result(&p, libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC))
+        }
+        "try-exec" => path_arg(args).map(|p| try_exec(&p)),
+        "try-connect" => port_arg(args).map(|p| tcp(p, false)),
+        "try-bind" => port_arg(args).map(|p| tcp(p, true)),
+        "abstract-connect" => args
+            .first()
+            .map(|n| abstract_connect(n))
+            .ok_or_else(|| "usage: abstract-connect NAME".to_string()),
+        "try-kill" => try_kill(args),
+        "x32-syscall" => Ok(result(unsafe_x32_getpid())),
+        "i386-syscall" => Ok(result(i386_getpid())),
+        "tiocsti" => Ok(tiocsti()),
+        "ids" => Ok(ids()),
+        "confine-status" => Ok(confine_status()),
+        "rlimits" => Ok(rlimits()),
+        _ => return None,
+    })
+}
+
+/// `{"ret": n}` for a non-negative return, else `{"errno": "EPERM", "errno_num": 1}`.
+fn result(ret: i64) -> Value {
+    if ret >= 0 {
+        json!({ "ret": ret })
+    } else {
+        let e = nix::Error::last();
+        json!({ "errno": format!("{e:?}"), "errno_num": e as i32 })
+    }
+}
+
+fn parse_u64(s: &str) -> Result<u64, String> {
+    let r = match s.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => s
+            .parse::<u64>()
+            .or_else(|_| s.parse::<i64>().map(|v| v as u64)),
+    };
+    r.map_err(|_| format!("`{s}` is not a number"))
+}
+
+fn try_syscall(args: &[String]) -> Result<Value, String> {
+    let (name, rest) = args
+        .split_first()
+        .ok_or("usage: try-syscall NAME [ARG...]")?;
+    let nr = stockade::exec::confine::resolve_syscall(name)
+        .filter(|n| *n >= 0)
+        .ok_or_else(|| format!("unknown syscall `{name}` on this architecture"))?;
+    if rest.len() > 6 {
+        return Err("at most 6 arguments".into());
+    }
+    let mut a = [0u64; 6];
+    for (slot, s) in a.iter_mut().zip(rest) {
+        *slot = parse_u64(s)?;
+    }
+    // SAFETY: the caller chooses the syscall and its arguments on purpose; pointers are
+    // never passed (arguments are plain integers).
+    let ret = unsafe { libc::syscall(i64::from(nr), a[0], a[1], a[2], a[3], a[4], a[5]) };
+    let mut v = result(ret);
+    v["syscall"] = json!(name);
+    Ok(v)
+}
+
+fn path_arg(args: &[String]) -> Result<CString, String> {
+    let p = args.first().ok_or("usage: SUBCOMMAND PATH")?;
+    CString::new(p.as_bytes()).map_err(|_| "path contains NUL".to_string())
+}
+
+fn port_arg(args: &[String]) -> Result<u16, String> {
+    let p = args.first().ok_or("usage: SUBCOMMAND PORT")?;
+    p.parse().map_err(|_| format!("`{p}` is not a port"))
+}
+
+fn ok_or_errno(rc: i64) -> Value {
+    if rc >= 0 {
+        json!({ "ok": true })
+    } else {
+        let mut v = result(rc);
+        v["ok"] = json!(false);
+        v
+    }
+}
+
+fn open_result(path: &CString, flags: libc::c_int) -> Value {
+    // SAFETY: NUL-terminated path; the fd is closed right away.
+    let fd = unsafe { libc::open(path.as_ptr(), flags | libc::O_CLOEXEC, 0o644) };
+    let v = ok_or_errno(i64::from(fd));
+    if fd >= 0 {
+        // SAFETY: closing the fd opened above.
+        unsafe { libc::close(fd) };
+    }
+    v
+}
+
+/// execve the path in a forked child; the child reports execve's errno as its exit code,
+/// a successful exec shows as the program's own exit status.
+fn try_exec(path: &CString) -> Value {
+    let argv = [path.as_ptr(), std::ptr::null()];
+    let envp = [std::ptr::null::<libc::c_char>()];
+    // SAFETY: the child only calls execve and _exit.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        // SAFETY: argv/envp are NULL-terminated arrays of valid C strings.
+        unsafe {
+            libc::execve(path.as_ptr(), argv.as_ptr(), envp.as_ptr());
+            libc::_exit(200 + *libc::__errno_location());
+        }
+    }
+    if pid < 0 {
+        return ok_or_errno(-1);
+    }
+    let mut status = 0;
+    // SAFETY: waiting for our own child.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    let code = libc::WEXITSTATUS(status);
+    if libc::WIFEXITED(status) && code >= 200 {
+        let e = nix::Error::from_raw(code - 200);
+        json!({ "ok": false, "errno": format!("{e:?}"), "errno_num": e as i32 })
+    } else {
+        json!({ "ok": true, "status": status })
+    }
+}
+
+fn tcp(port: u16, bind: bool) -> Value {
+    // SAFETY: plain socket/bind/connect on a stack sockaddr_in; the fd is closed.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        if fd < 0 {
+            return ok_or_errno(-1);
+        }
+        let addr = libc::sockaddr_in {
+            sin_family: libc::AF_INET as libc::sa_family_t,
+            sin_port: port.to_be(),
+            sin_addr: libc::in_addr {
+                s_addr: u32::from_be_bytes([127, 0, 0, 1]).to_be(),
+            },
+            sin_zero: [0; 8],
+        };
+        let p = &addr as *const libc::sockaddr_in as *const libc::sockaddr;
+        let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        let rc = if bind {
+            libc::bind(fd, p, len)
+        } else {
+            libc::connect(fd, p, len)
+        };
+        let v = ok_or_errno(i64::from(rc));
+        libc::close(fd);
+        v
+    }
+}
+
+fn abstract_connect(name: &str) -> Value {
+    // SAFETY: sockaddr_un built on the stack with a bounded copy; the fd is closed.
+    unsafe {
+        let fd = libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        if fd < 0 {
+            return ok_or_errno(-1);
+        }
+        let mut addr: libc::sockaddr_un = std::mem::zeroed();
+        addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
+        let bytes = name.as_bytes();
+        let n = bytes.len().min(addr.sun_path.len() - 1);
+        for (dst, src) in addr.sun_path[1..=n].iter_mut().zip(bytes) {
+            *dst = *src as libc::c_char;
+        }
+        let len = (std::mem::size_of::<libc::sa_family_t>() + 1 + n) as libc::socklen_t;
+        let rc = libc::connect(fd, &addr as *const _ as *const libc::sockaddr, len);
+        let v = ok_or_errno(i64::from(rc));
+        libc::close(fd);
+        v
+    }
+}
+
+fn try_kill(args: &[String]) -> Result<Value, String> {
+    let pid: i32 = args
+        .first()
+        .ok_or("usage: try-kill PID [SIG]")?
+        .parse()
+        .map_err(|_| "PID must be a number".to_string())?;
+    let sig: i32 = match args.get(1) {
+        Some(s) => s.parse().map_err(|_| "SIG must be a number".to_string())?,
+        None => 0,
+    };
+    // SAFETY: kill takes integers only.
+    Ok(ok_or_errno(i64::from(unsafe { libc::kill(pid, sig) })))
+}
+
+/// getpid through the x32 ABI: the x86_64 number with bit 30 (__X32_SYSCALL_BIT) set.
+fn unsafe_x32_getpid() -> i64 {
+    // SAFETY: getpid takes no arguments on any ABI.
+    unsafe { libc::syscall(libc::SYS_getpid | 0x4000_0000) }
+}
+
+/// getpid through the ia32 `int 0x80` entry (i386 getpid = 20); -errno on failure.
+fn i386_getpid() -> i64 {
+    let ret: i64;
+    // SAFETY: int 0x80 with eax=20 is getpid on the ia32 ABI and takes no arguments; the
+    // 32-bit entry may clobber r8-r11.
+    unsafe {
+        std::arch::asm!("int 0x80", inlateout("rax") 20i64 => ret,
+            out("r8") _, out("r9") _, out("r10") _, out("r11") _, options(nostack));
+    }
+    if ret < 0 {
+        // The raw entry returns -errno instead of setting errno.
+        // SAFETY: writing this thread's errno.
+        unsafe { *libc::__errno_location() = (-ret) as i32 };
+        return -1;
+    }
+    ret
+}
+
+/// TIOCSTI pushes a byte into the terminal's input queue; it must fail in a sandbox.
+fn tiocsti() -> Value {
+    let byte: libc::c_char = b'#' as libc::c_char;
+    // SAFETY: ioctl with a pointer to one byte, as TIOCSTI expects.
+    let stdin = unsafe { libc::ioctl(0, libc::TIOCSTI, &byte) };
+    let stdin = ok_or_errno(i64::from(stdin));
+    // SAFETY: NUL-terminated path; fd closed below.
+    let tty = unsafe { libc::open(c"/dev/tty".as_ptr(), libc::O_RDWR | libc::O_CLOEXEC) };
+    let dev_tty = if tty >= 0 {
+        // SAFETY: as above, on the fd just opened.
+        let rc = unsafe { libc::ioctl(tty, libc::TIOCSTI, &byte) };
+        let v = ok_or_errno(i64::from(rc));
+        // SAFETY: closing our fd.
+        unsafe { libc::close(tty) };
+        v
+    } else {
+        json!({ "open": ok_or_errno(-1) })
+    };
+    // SAFETY: isatty only inspects fd 0.
+    let isatty = unsafe { libc::isatty(0) } == 1;
+    json!({ "stdin_isatty": isatty, "stdin": stdin, "dev_tty": dev_tty })
+}
+
+fn ids() -> Value {
+    let (mut r, mut e, mut s) = (0, 0, 0);
+    let (mut rg, mut eg, mut sg) = (0, 0, 0);
+    // SAFETY: getres[ug]id write three ids each.
+    unsafe {
+        libc::getresuid(&mut r, &mut e, &mut s);
+        libc::getresgid(&mut rg, &mut eg, &mut sg);
+    }
+    json!({
+        "uid": r, "euid": e, "suid": s, "gid": rg, "egid": eg, "sgid": sg,
+        "cap_eff": status_field("CapEff:"),
+    })
+}
+
+fn status_field(name: &str) -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(name))
+        .map(|v| v.trim().to_string())
+}
+
+fn confine_status() -> Value {
+    let mut v = json!({});
+    for f in [
+        "CapInh",
+        "CapPrm",
+        "CapEff",
+        "CapBnd",
+        "CapAmb",
+        "NoNewPrivs",
+        "Seccomp",
+        "Seccomp_filters",
+    ] {
+        v[f] = json!(status_field(&format!("{f}:")));
+    }
+    v
+}
+
+fn rlimits() -> Value {
+    const NAMES: &[(&str, u32)] = &[
+        ("RLIMIT_AS", libc::RLIMIT_AS),
+        ("RLIMIT_CORE", libc::RLIMIT_CORE),
+        ("RLIMIT_CPU", libc::RLIMIT_CPU),
+        ("RLIMIT_DATA", libc::RLIMIT_DATA),
+        ("RLIMIT_FSIZE", libc::RLIMIT_FSIZE),
+        ("RLIMIT_LOCKS", libc::RLIMIT_LOCKS),
+        ("RLIMIT_MEMLOCK", libc::RLIMIT_MEMLOCK),
+        ("RLIMIT_MSGQUEUE", libc::RLIMIT_MSGQUEUE),
+        ("RLIMIT_NICE", libc::RLIMIT_NICE),
+        ("RLIMIT_NOFILE", libc::RLIMIT_NOFILE),
+        ("RLIMIT_NPROC", libc::RLIMIT_NPROC),
+        ("RLIMIT_RSS", libc::RLIMIT_RSS),
+        ("RLIMIT_RTPRIO", libc::RLIMIT_RTPRIO),
+        ("RLIMIT_RTTIME", libc::RLIMIT_RTTIME),
+        ("RLIMIT_SIGPENDING", libc::RLIMIT_SIGPENDING),
+        ("RLIMIT_STACK", libc::RLIMIT_STACK),
+    ];
+    let mut v = json!({});
+    let show = |x: libc::rlim_t| {
+        if x == libc::RLIM_INFINITY {
+            Value::Null
+        } else {
+            json!(x)
+        }
+    };
+    for (name, res) in NAMES {
+        let mut r = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit writes one struct.
+        if unsafe { libc::getrlimit(*res, &mut r) } == 0 {
+            v[*name] = json!([show(r.rlim_cur), show(r.rlim_max)]);
+        }
+    }
+    v
+}
