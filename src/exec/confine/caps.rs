@@ -1,6 +1,7 @@
 //! Capabilities and no_new_privs, with raw prctl/capset so a kernel newer than the caps
 //! crate's `Capability` enum (cap 41+) cannot leave a capability behind.
 
+use super::failure::{mark, Call};
 use crate::plan::CapsPlan;
 
 /// `_LINUX_CAPABILITY_VERSION_3`: two 32-bit words per set.
@@ -42,6 +43,7 @@ pub fn drop_bounding_set(plan: &CapsPlan, cap_last_cap: u8) -> Result<(), nix::E
         if keep & (1 << cap) != 0 {
             continue;
         }
+        mark(Call::CapbsetDrop, cap);
         // SAFETY: PR_CAPBSET_DROP takes a capability number and no pointers.
         check(unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong, 0, 0, 0) })?;
     }
@@ -56,6 +58,7 @@ pub fn drop_bounding_set(plan: &CapsPlan, cap_last_cap: u8) -> Result<(), nix::E
 pub fn set_capabilities(plan: &CapsPlan) -> Result<(), nix::Error> {
     let keep = mask(&plan.keep);
     let ambient = mask(&plan.ambient) & keep;
+    mark(Call::AmbientClear, 0);
     // SAFETY: PR_CAP_AMBIENT_CLEAR_ALL takes no pointers.
     check(unsafe {
         libc::prctl(
@@ -82,6 +85,7 @@ pub fn set_capabilities(plan: &CapsPlan) -> Result<(), nix::Error> {
             inheritable: (ambient >> 32) as u32,
         },
     ];
+    mark(Call::Capset, 0);
     // SAFETY: header and two data words in the v3 layout; the kernel only reads them.
     check(unsafe {
         libc::syscall(
@@ -92,6 +96,7 @@ pub fn set_capabilities(plan: &CapsPlan) -> Result<(), nix::Error> {
     })?;
     for cap in 0..64u32 {
         if ambient & (1 << cap) != 0 {
+            mark(Call::AmbientRaise, cap);
             // SAFETY: PR_CAP_AMBIENT_RAISE takes a capability number and no pointers.
             check(unsafe {
                 libc::prctl(
@@ -109,6 +114,7 @@ pub fn set_capabilities(plan: &CapsPlan) -> Result<(), nix::Error> {
 
 /// PR_SET_NO_NEW_PRIVS: execve can no longer grant privileges (setuid bits, file caps).
 pub fn set_no_new_privs() -> Result<(), nix::Error> {
+    mark(Call::NoNewPrivs, 0);
     // SAFETY: PR_SET_NO_NEW_PRIVS takes integers only.
     check(unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) })
 }

@@ -11,6 +11,7 @@
 //! The landlock crate builds and enforces the ruleset: `HardRequirement` for required,
 //! `BestEffort` otherwise; its `RestrictionStatus` is reported back.
 
+use super::failure::{mark, Call};
 use super::ConfineError;
 use crate::plan::{Compat, LandlockPlan};
 use landlock::{
@@ -367,6 +368,7 @@ impl PreparedLandlock {
             Compat::Required => CompatLevel::HardRequirement,
             Compat::BestEffort => CompatLevel::BestEffort,
         };
+        mark(Call::LandlockCreateRuleset, 0);
         let mut ruleset = Ruleset::default().set_compatibility(level);
         let e = |err: landlock::RulesetError| errno_of(&err);
         if !self.handled_fs.is_empty() {
@@ -381,7 +383,8 @@ impl PreparedLandlock {
         // no_new_privs is the Plan's own step: do not let the crate set it behind the
         // profile's back (without it, landlock_restrict_self needs CAP_SYS_ADMIN).
         let mut created = ruleset.create().map_err(e)?.no_new_privs(false);
-        for (path, access) in &self.paths {
+        for (i, (path, access)) in self.paths.iter().enumerate() {
+            mark(Call::LandlockOpen, i as u32);
             let (fd, is_dir) = open_path(path)?;
             let access = if is_dir {
                 *access
@@ -391,18 +394,22 @@ impl PreparedLandlock {
             if access.is_empty() {
                 continue;
             }
+            mark(Call::LandlockAddRule, i as u32);
             created = created.add_rule(PathBeneath::new(fd, access)).map_err(e)?;
         }
         for port in &self.bind_tcp {
+            mark(Call::LandlockAddRule, 0x1_0000 + u32::from(*port));
             created = created
                 .add_rule(NetPort::new(*port, AccessNet::BindTcp))
                 .map_err(e)?;
         }
         for port in &self.connect_tcp {
+            mark(Call::LandlockAddRule, 0x1_0000 + u32::from(*port));
             created = created
                 .add_rule(NetPort::new(*port, AccessNet::ConnectTcp))
                 .map_err(e)?;
         }
+        mark(Call::LandlockRestrictSelf, 0);
         let status = created.restrict_self().map_err(e)?;
         Ok(LandlockStatus {
             ruleset: match status.ruleset {

@@ -17,11 +17,13 @@
 //! fds), seccomp last (everything after it runs under the filter).
 
 mod caps;
+mod failure;
 mod landlock;
 mod rlimit;
 mod seccomp;
 
 pub use self::caps::{drop_bounding_set, set_capabilities, set_no_new_privs};
+pub use self::failure::{describe_call, last_call, Call};
 pub use self::landlock::{
     access_min_abi, apply_landlock, check_landlock, kernel_landlock_abi, prepare_landlock,
     scope_min_abi, LandlockStatus, PreparedLandlock, ACCESS_NAMES, NET_MIN_ABI,

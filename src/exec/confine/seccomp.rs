@@ -10,6 +10,7 @@
 //! kill-process, so a 32-bit entry point cannot bypass a deny list. ABIs listed in
 //! `extra_architectures` get the same rules, translated by syscall name.
 
+use super::failure::{mark, Call};
 use super::ConfineError;
 use crate::plan::{SeccompAction, SeccompArgPlan, SeccompOp, SeccompPlan};
 use libseccomp::{
@@ -194,6 +195,7 @@ impl SeccompProgram {
         } else {
             0
         };
+        mark(Call::Seccomp, 0);
         // SAFETY: `prog` points at `self.filter`, which outlives the call; the kernel copies it.
         let rc = unsafe {
             libc::syscall(

@@ -608,3 +608,64 @@ fn capability_sets_match_the_plan() {
     );
     assert_eq!(end, End::Exit(0));
 }
+
+#[test]
+fn failing_call_is_recorded_for_the_report() {
+    if kernel_landlock_abi() < 1 {
+        eprintln!("SKIP: no Landlock in this kernel");
+        return;
+    }
+    let plan = LandlockPlan {
+        compat: Compat::Required,
+        abi: 1,
+        handled_fs: vec!["read".into()],
+        paths: vec![
+            LandlockPathPlan {
+                path: "/".into(),
+                access: vec!["read".into()],
+            },
+            LandlockPathPlan {
+                path: "/nonexistent/stockade".into(),
+                access: vec!["read".into()],
+            },
+        ],
+        bind_tcp: None,
+        connect_tcp: None,
+        scopes: vec![],
+    };
+    let prepared = prepare_landlock(&plan, kernel_landlock_abi()).unwrap();
+    let end = in_child(
+        || Ok(()),
+        || match (prepared.apply(), last_call()) {
+            (Err(nix::Error::ENOENT), (7, 1)) => 0,
+            _ => 1,
+        },
+    );
+    assert_eq!(end, End::Exit(0));
+    assert_eq!(
+        describe_call(7, 1, Some(&plan), &[]),
+        "open(2) of landlock path /nonexistent/stockade"
+    );
+    assert_eq!(
+        describe_call(9, 0x1_0000 + 443, Some(&plan), &[]),
+        "landlock_add_rule(2) for TCP port 443"
+    );
+}
+
+#[test]
+fn listing_x32_lets_x32_calls_reach_the_kernel() {
+    let mut p = plan(SeccompAction::Allow, vec![deny("getppid", EPERM, vec![])]);
+    p.extra_architectures = vec!["x32".into()];
+    let prog = compile_seccomp(&p).unwrap();
+    // Not killed: the kernel answers (the pid, or ENOSYS when it has no x32 support).
+    let x32 = || {
+        // SAFETY: getpid through the x32 entry takes no arguments.
+        let r = unsafe { libc::syscall(libc::SYS_getpid | 0x4000_0000) };
+        if r > 0 || nix::Error::last() == nix::Error::ENOSYS {
+            0
+        } else {
+            1
+        }
+    };
+    assert_eq!(in_child(|| prog.load(), x32), End::Exit(0));
+}
