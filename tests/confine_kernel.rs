@@ -81,12 +81,19 @@ fn with_landlock(prepared: &PreparedLandlock) -> impl FnOnce() -> Result<(), Str
     }
 }
 
+/// Print `SKIP: reason`, or fail when STOCKADE_TEST_REQUIRE=1 (CI) forbids skipping.
+fn skip(reason: &str) {
+    assert!(
+        std::env::var_os("STOCKADE_TEST_REQUIRE").is_none_or(|v| v != "1"),
+        "required test cannot run: {reason}"
+    );
+    eprintln!("SKIP: {reason}");
+}
+
 fn need_landlock(abi: u8) -> Option<u8> {
     let kernel = kernel_landlock_abi();
     if kernel < abi {
-        let msg = format!("SKIP: kernel Landlock ABI {kernel} < {abi}");
-        assert!(std::env::var("STOCKADE_TEST_REQUIRE").is_err(), "{msg}");
-        eprintln!("{msg}");
+        skip(&format!("kernel Landlock ABI {kernel} < {abi}"));
         return None;
     }
     Some(kernel)
@@ -257,7 +264,7 @@ fn landlock_best_effort_with_a_newer_pin_runs_and_reports_the_skipped_right() {
         return;
     };
     if kernel >= 9 {
-        eprintln!("SKIP: kernel already has ABI 9; nothing to skip");
+        skip("kernel already has Landlock ABI 9: no right left to simulate a missing one");
         return;
     }
     let dir = scratch("ll-best-effort");
@@ -485,9 +492,7 @@ fn euid_of_setuid_program(prog: &Path, no_new_privs: bool) -> String {
 #[test]
 fn setuid_root_binary_stays_unprivileged_under_no_new_privs() {
     if !nix::unistd::geteuid().is_root() {
-        let msg = "SKIP: needs root to create a setuid-root binary";
-        assert!(std::env::var("STOCKADE_TEST_REQUIRE").is_err(), "{msg}");
-        eprintln!("{msg}");
+        skip("needs root to create a setuid-root binary");
         return;
     }
     let dir = scratch("setuid");
@@ -500,7 +505,7 @@ fn setuid_root_binary_stays_unprivileged_under_no_new_privs() {
             .map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()))
             .unwrap_or(0);
         if mode & 0o001 == 0 {
-            eprintln!("SKIP: {d:?} is not searchable by others");
+            skip(&format!("{} is not searchable by others", d.display()));
             return;
         }
     }

@@ -34,6 +34,15 @@ fn arg(index: u8, op: SeccompOp, value: u64) -> SeccompArgPlan {
     }
 }
 
+/// Print `SKIP: reason`, or fail when STOCKADE_TEST_REQUIRE=1 (CI) forbids skipping.
+fn skip(reason: &str) {
+    assert!(
+        std::env::var_os("STOCKADE_TEST_REQUIRE").is_none_or(|v| v != "1"),
+        "required test cannot run: {reason}"
+    );
+    eprintln!("SKIP: {reason}");
+}
+
 /// How a forked child ended.
 #[derive(Debug, PartialEq, Eq)]
 enum End {
@@ -289,7 +298,7 @@ fn non_native_abis_are_killed_unless_listed() {
         let prog = compile_seccomp(&p).unwrap();
         assert_eq!(in_child(|| prog.load(), i386), End::Exit(0));
     } else {
-        eprintln!("SKIP: kernel without ia32 emulation; only the kill half is checked");
+        skip("kernel without ia32 emulation; only the kill half is checked");
     }
 }
 
@@ -451,7 +460,7 @@ fn landlock_rejects_features_above_the_pin_and_unknown_names() {
 fn landlock_enforces_paths_in_a_child() {
     let kernel = kernel_landlock_abi();
     if kernel < 1 {
-        eprintln!("SKIP: no Landlock in this kernel");
+        skip("no Landlock in this kernel");
         return;
     }
     let dir = std::env::temp_dir().join(format!("stockade-ll-{}", std::process::id()));
@@ -557,7 +566,7 @@ fn status_mask(field: &str) -> u64 {
 #[test]
 fn capability_sets_match_the_plan() {
     if !nix::unistd::geteuid().is_root() {
-        eprintln!("SKIP: needs root (CAP_SETPCAP) to drop the bounding set");
+        skip("needs root (CAP_SETPCAP) to drop the bounding set");
         return;
     }
     let cap = |number: u8, name: &str| crate::plan::Cap {
@@ -612,7 +621,7 @@ fn capability_sets_match_the_plan() {
 #[test]
 fn failing_call_is_recorded_for_the_report() {
     if kernel_landlock_abi() < 1 {
-        eprintln!("SKIP: no Landlock in this kernel");
+        skip("no Landlock in this kernel");
         return;
     }
     let plan = LandlockPlan {
