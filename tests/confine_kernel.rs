@@ -3,6 +3,9 @@
 //! confinement subcommands in-process and sends their JSON back through a pipe.
 //! (tests/confine_sandbox.rs drives the same probes through `stockade run`.)
 
+/// The probe's subcommand table type (the module refers to it as `super::Command`).
+pub type Command = (&'static str, &'static str, fn(&[String]) -> i32);
+
 #[path = "../src/bin/stockade-probe/confine.rs"]
 #[allow(dead_code)]
 mod probe;

@@ -19,6 +19,45 @@
 use serde_json::{json, Value};
 use std::ffi::CString;
 
+/// The subcommands this module adds to the probe (try-read/-write/-exec and tiocsti come
+/// from `tries`, the capability sets and rlimits from `facts`).
+pub const COMMANDS: &[super::Command] = &[
+    (
+        "try-syscall",
+        "NAME [ARG...]: raw syscall with integer args; ret or errno",
+        |a| dispatch("try-syscall", a).unwrap_or(2),
+    ),
+    ("try-connect", "PORT: TCP connect to 127.0.0.1:PORT", |a| {
+        dispatch("try-connect", a).unwrap_or(2)
+    }),
+    (
+        "try-bind",
+        "PORT: bind a TCP socket to 127.0.0.1:PORT",
+        |a| dispatch("try-bind", a).unwrap_or(2),
+    ),
+    (
+        "abstract-connect",
+        "NAME: connect to the abstract unix socket @NAME",
+        |a| dispatch("abstract-connect", a).unwrap_or(2),
+    ),
+    (
+        "try-kill",
+        "PID [SIG]: kill(PID, SIG), signal 0 by default",
+        |a| dispatch("try-kill", a).unwrap_or(2),
+    ),
+    ("x32-syscall", "getpid through the x32 ABI", |a| {
+        dispatch("x32-syscall", a).unwrap_or(2)
+    }),
+    (
+        "i386-syscall",
+        "getpid through int 0x80 (the i386 ABI)",
+        |a| dispatch("i386-syscall", a).unwrap_or(2),
+    ),
+    ("ids", "real/effective/saved uid and gid, CapEff", |a| {
+        dispatch("ids", a).unwrap_or(2)
+    }),
+];
+
 /// Run a confinement subcommand, print its JSON line and return the exit code; `None` if
 /// `cmd` is not one of them.
 pub fn dispatch(cmd: &str, args: &[String]) -> Option<i32> {
