@@ -163,12 +163,26 @@ pub fn kernel_landlock_abi() -> u8 {
 }
 
 /// Landlock result, sent from child to parent as fixed-size data for the run report.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+/// Serialized with readable companions: `{"ruleset": 2, "status": "fully enforced",
+/// "missing": 0, "not_enforced": []}`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LandlockStatus {
     /// 0 not enforced, 1 partially, 2 fully (the kernel's answer via the landlock crate).
     pub ruleset: u8,
     /// Bit set of requested features the kernel did not enforce (see [`Self::missing_names`]).
     pub missing: u64,
+}
+
+impl Serialize for LandlockStatus {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("LandlockStatus", 4)?;
+        st.serialize_field("ruleset", &self.ruleset)?;
+        st.serialize_field("status", self.ruleset_name())?;
+        st.serialize_field("missing", &self.missing)?;
+        st.serialize_field("not_enforced", &self.missing_names())?;
+        st.end()
+    }
 }
 
 impl LandlockStatus {

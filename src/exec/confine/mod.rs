@@ -46,6 +46,8 @@ pub enum ConfineError {
     Rule { syscall: String, reason: String },
     #[error("seccomp: {what}: {reason}")]
     Libseccomp { what: &'static str, reason: String },
+    #[error("seccomp: the filter compiles to {0} BPF instructions, more than the kernel's 4096; use fewer rules or @groups")]
+    TooLong(usize),
     #[error("seccomp: exporting the BPF program: {0}")]
     Export(std::io::Error),
     #[error("landlock: unknown access right `{0}`")]

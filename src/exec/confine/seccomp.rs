@@ -27,6 +27,9 @@ pub struct SeccompProgram {
     pub log: bool,
 }
 
+/// The kernel's limit on a classic BPF program (BPF_MAXINSNS).
+const BPF_MAXINSNS: usize = 4096;
+
 /// The highest errno the kernel accepts in SECCOMP_RET_ERRNO (MAX_ERRNO).
 const MAX_ERRNO: i32 = 4095;
 
@@ -164,11 +167,15 @@ fn export(ctx: &ScmpFilterContext) -> Result<Vec<libc::sock_filter>, ConfineErro
         .and_then(|_| file.read_to_end(&mut bytes))
         .map_err(ConfineError::Export)?;
     let size = std::mem::size_of::<libc::sock_filter>();
-    if bytes.is_empty() || bytes.len() % size != 0 || bytes.len() / size > u16::MAX as usize {
+    if bytes.is_empty() || bytes.len() % size != 0 {
         return Err(ConfineError::Export(std::io::Error::other(format!(
             "exported BPF has {} bytes, not a whole number of {size}-byte instructions",
             bytes.len()
         ))));
+    }
+    // Refuse here rather than as an EINVAL from seccomp(2) in the child.
+    if bytes.len() / size > BPF_MAXINSNS {
+        return Err(ConfineError::TooLong(bytes.len() / size));
     }
     Ok(bytes
         .chunks_exact(size)
@@ -186,7 +193,7 @@ impl SeccompProgram {
     /// Needs no_new_privs or CAP_SYS_ADMIN in the current user namespace (else EACCES).
     pub fn load(&self) -> Result<(), nix::Error> {
         let prog = libc::sock_fprog {
-            // compile_seccomp guarantees the length fits (checked in export).
+            // compile_seccomp guarantees at most BPF_MAXINSNS instructions (checked in export).
             len: self.filter.len() as u16,
             filter: self.filter.as_ptr() as *mut libc::sock_filter,
         };

@@ -678,3 +678,27 @@ fn listing_x32_lets_x32_calls_reach_the_kernel() {
     };
     assert_eq!(in_child(|| prog.load(), x32), End::Exit(0));
 }
+
+#[test]
+fn landlock_status_serializes_with_readable_names() {
+    let s = LandlockStatus {
+        ruleset: 1,
+        missing: 1 << 33,
+    };
+    let v = serde_json::to_value(s).unwrap();
+    assert_eq!(v["ruleset"], 1);
+    assert_eq!(v["status"], "partially enforced");
+    assert_eq!(v["not_enforced"], serde_json::json!(["connect-tcp"]));
+}
+
+#[test]
+fn an_oversized_filter_is_refused_in_the_parent() {
+    // One comparison instruction at least per distinct value.
+    let rules = (0..5000u64)
+        .map(|v| deny("fchdir", EPERM, vec![arg(0, SeccompOp::Eq, v)]))
+        .collect();
+    match compile_seccomp(&plan(SeccompAction::Allow, rules)) {
+        Ok(p) => panic!("{} instructions accepted", p.filter.len()),
+        Err(e) => assert!(e.to_string().contains("more than the kernel's 4096"), "{e}"),
+    }
+}
