@@ -102,6 +102,7 @@ const SCOPES: &[(&str, u8, Scope)] = &[
 const MISSING_BIND_TCP: u32 = 32;
 const MISSING_CONNECT_TCP: u32 = 33;
 const MISSING_SCOPE_BASE: u32 = 40;
+const MISSING_ABI_PIN: u32 = 48;
 
 /// Rights a rule on a non-directory may carry (the kernel rejects directory rights there).
 fn file_rights() -> BitFlags<AccessFs> {
@@ -214,6 +215,9 @@ impl LandlockStatus {
                 out.push(format!("scope {name}"));
             }
         }
+        if self.missing & (1 << MISSING_ABI_PIN) != 0 {
+            out.push("rights of the pinned ABI above the kernel's".into());
+        }
         out
     }
 }
@@ -299,6 +303,16 @@ pub fn prepare_landlock(
             .map_err(|_| ConfineError::BadPath(rule.path.clone()))?;
         // A right the ruleset does not handle is allowed anyway; granting it is a no-op.
         paths.push((c, mask_of(&rule.access, plan.abi)? & handled_fs));
+    }
+
+    // The pin itself is a request: ABI N means "whatever ABI N restricts". When no right or
+    // scope of the plan needs more than the kernel has, the pin still names what is lost.
+    if plan.abi > kernel_abi && kernel_abi > 0 && not_enforced.is_empty() {
+        missing |= 1 << MISSING_ABI_PIN;
+        not_enforced.push(format!(
+            "landlock.abi = {} needs Landlock ABI {}, kernel has {kernel_abi} (access rights and scopes added after ABI {kernel_abi} are not enforced)",
+            plan.abi, plan.abi
+        ));
     }
 
     if plan.compat == Compat::Required && !not_enforced.is_empty() {

@@ -287,3 +287,27 @@ fn landlock_status_serializes_with_readable_names() {
     assert_eq!(v["status"], "partially enforced");
     assert_eq!(v["not_enforced"], serde_json::json!(["connect-tcp"]));
 }
+
+#[test]
+fn an_abi_pin_above_the_kernel_is_reported_or_refused() {
+    let mut p = landlock_plan(Compat::BestEffort, 9);
+    p.connect_tcp = None;
+    p.scopes = vec![];
+    let skipped = check_landlock(&p, 7).unwrap();
+    assert_eq!(
+        skipped,
+        ["landlock.abi = 9 needs Landlock ABI 9, kernel has 7 (access rights and scopes added after ABI 7 are not enforced)"]
+    );
+    p.compat = Compat::Required;
+    let err = check_landlock(&p, 7).unwrap_err().to_string();
+    assert!(
+        err.starts_with("landlock.abi = 9 needs Landlock ABI 9, kernel has 7"),
+        "{err}"
+    );
+    assert!(
+        err.ends_with("set landlock.compat = \"best-effort\" to run without it"),
+        "{err}"
+    );
+    // A pin the kernel meets reports nothing.
+    assert!(check_landlock(&p, 9).unwrap().is_empty());
+}
