@@ -6,21 +6,18 @@
 //! | subcommand | prints |
 //! |---|---|
 //! | `try-syscall NAME [ARG...]` | `{"syscall","ret"}` or `{"syscall","errno"}` (raw syscall, args decimal or 0x-hex) |
-//! | `try-read PATH`, `try-write PATH`, `try-exec PATH` | `{"ok":true}` or `{"errno"}` |
 //! | `try-connect PORT`, `try-bind PORT` | TCP on 127.0.0.1 |
 //! | `abstract-connect NAME` | connect to the abstract unix socket `@NAME` |
 //! | `try-kill PID [SIG]` | kill(2), signal 0 by default |
 //! | `x32-syscall`, `i386-syscall` | getpid through the x32 / `int 0x80` entry |
-//! | `tiocsti` | ioctl(TIOCSTI) on stdin, then on /dev/tty |
 //! | `ids` | real/effective/saved uid and gid, CapEff |
-//! | `confine-status` | Cap{Eff,Prm,Inh,Bnd,Amb}, NoNewPrivs, Seccomp from /proc/self/status |
-//! | `rlimits` | every rlimit as `[soft, hard]`, `null` for unlimited |
+//!
+//! Reading, writing, executing, TIOCSTI (`tries`) and the capability sets, no_new_privs
+//! and rlimits (`facts`) come from the other probe modules.
 
 use serde_json::{json, Value};
-use std::ffi::CString;
 
-/// The subcommands this module adds to the probe (try-read/-write/-exec and tiocsti come
-/// from `tries`, the capability sets and rlimits from `facts`).
+/// The subcommands this module adds to the probe.
 pub const COMMANDS: &[super::Command] = &[
     (
         "try-syscall",
@@ -78,11 +75,6 @@ pub fn dispatch(cmd: &str, args: &[String]) -> Option<i32> {
 pub fn run(cmd: &str, args: &[String]) -> Option<Result<Value, String>> {
     Some(match cmd {
         "try-syscall" => try_syscall(args),
-        "try-read" => path_arg(args).map(|p| open_result(&p, libc::O_RDONLY)),
-        "try-write" => {
-            path_arg(args).map(|p| open_result(&p, libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC))
-        }
-        "try-exec" => path_arg(args).map(|p| try_exec(&p)),
         "try-connect" => port_arg(args).map(|p| tcp(p, false)),
         "try-bind" => port_arg(args).map(|p| tcp(p, true)),
         "abstract-connect" => args
@@ -90,12 +82,9 @@ pub fn run(cmd: &str, args: &[String]) -> Option<Result<Value, String>> {
             .map(|n| abstract_connect(n))
             .ok_or_else(|| "usage: abstract-connect NAME".to_string()),
         "try-kill" => try_kill(args),
-        "x32-syscall" => Ok(result(unsafe_x32_getpid())),
+        "x32-syscall" => Ok(result(x32_getpid())),
         "i386-syscall" => Ok(result(i386_getpid())),
-        "tiocsti" => Ok(tiocsti()),
         "ids" => Ok(ids()),
-        "confine-status" => Ok(confine_status()),
-        "rlimits" => Ok(rlimits()),
         _ => return None,
     })
 }
@@ -142,11 +131,6 @@ fn try_syscall(args: &[String]) -> Result<Value, String> {
     Ok(v)
 }
 
-fn path_arg(args: &[String]) -> Result<CString, String> {
-    let p = args.first().ok_or("usage: SUBCOMMAND PATH")?;
-    CString::new(p.as_bytes()).map_err(|_| "path contains NUL".to_string())
-}
-
 fn port_arg(args: &[String]) -> Result<u16, String> {
     let p = args.first().ok_or("usage: SUBCOMMAND PORT")?;
     p.parse().map_err(|_| format!("`{p}` is not a port"))
@@ -159,46 +143,6 @@ fn ok_or_errno(rc: i64) -> Value {
         let mut v = result(rc);
         v["ok"] = json!(false);
         v
-    }
-}
-
-fn open_result(path: &CString, flags: libc::c_int) -> Value {
-    // SAFETY: NUL-terminated path; the fd is closed right away.
-    let fd = unsafe { libc::open(path.as_ptr(), flags | libc::O_CLOEXEC, 0o644) };
-    let v = ok_or_errno(i64::from(fd));
-    if fd >= 0 {
-        // SAFETY: closing the fd opened above.
-        unsafe { libc::close(fd) };
-    }
-    v
-}
-
-/// execve the path in a forked child; the child reports execve's errno as its exit code,
-/// a successful exec shows as the program's own exit status.
-fn try_exec(path: &CString) -> Value {
-    let argv = [path.as_ptr(), std::ptr::null()];
-    let envp = [std::ptr::null::<libc::c_char>()];
-    // SAFETY: the child only calls execve and _exit.
-    let pid = unsafe { libc::fork() };
-    if pid == 0 {
-        // SAFETY: argv/envp are NULL-terminated arrays of valid C strings.
-        unsafe {
-            libc::execve(path.as_ptr(), argv.as_ptr(), envp.as_ptr());
-            libc::_exit(200 + *libc::__errno_location());
-        }
-    }
-    if pid < 0 {
-        return ok_or_errno(-1);
-    }
-    let mut status = 0;
-    // SAFETY: waiting for our own child.
-    unsafe { libc::waitpid(pid, &mut status, 0) };
-    let code = libc::WEXITSTATUS(status);
-    if libc::WIFEXITED(status) && code >= 200 {
-        let e = nix::Error::from_raw(code - 200);
-        json!({ "ok": false, "errno": format!("{e:?}"), "errno_num": e as i32 })
-    } else {
-        json!({ "ok": true, "status": status })
     }
 }
 
@@ -267,7 +211,7 @@ fn try_kill(args: &[String]) -> Result<Value, String> {
 }
 
 /// getpid through the x32 ABI: the x86_64 number with bit 30 (__X32_SYSCALL_BIT) set.
-fn unsafe_x32_getpid() -> i64 {
+fn x32_getpid() -> i64 {
     // SAFETY: getpid takes no arguments on any ABI.
     unsafe { libc::syscall(libc::SYS_getpid | 0x4000_0000) }
 }
@@ -290,29 +234,6 @@ fn i386_getpid() -> i64 {
     ret
 }
 
-/// TIOCSTI pushes a byte into the terminal's input queue; it must fail in a sandbox.
-fn tiocsti() -> Value {
-    let byte: libc::c_char = b'#' as libc::c_char;
-    // SAFETY: ioctl with a pointer to one byte, as TIOCSTI expects.
-    let stdin = unsafe { libc::ioctl(0, libc::TIOCSTI, &byte) };
-    let stdin = ok_or_errno(i64::from(stdin));
-    // SAFETY: NUL-terminated path; fd closed below.
-    let tty = unsafe { libc::open(c"/dev/tty".as_ptr(), libc::O_RDWR | libc::O_CLOEXEC) };
-    let dev_tty = if tty >= 0 {
-        // SAFETY: as above, on the fd just opened.
-        let rc = unsafe { libc::ioctl(tty, libc::TIOCSTI, &byte) };
-        let v = ok_or_errno(i64::from(rc));
-        // SAFETY: closing our fd.
-        unsafe { libc::close(tty) };
-        v
-    } else {
-        json!({ "open": ok_or_errno(-1) })
-    };
-    // SAFETY: isatty only inspects fd 0.
-    let isatty = unsafe { libc::isatty(0) } == 1;
-    json!({ "stdin_isatty": isatty, "stdin": stdin, "dev_tty": dev_tty })
-}
-
 fn ids() -> Value {
     let (mut r, mut e, mut s) = (0, 0, 0);
     let (mut rg, mut eg, mut sg) = (0, 0, 0);
@@ -333,61 +254,4 @@ fn status_field(name: &str) -> Option<String> {
         .lines()
         .find_map(|l| l.strip_prefix(name))
         .map(|v| v.trim().to_string())
-}
-
-fn confine_status() -> Value {
-    let mut v = json!({});
-    for f in [
-        "CapInh",
-        "CapPrm",
-        "CapEff",
-        "CapBnd",
-        "CapAmb",
-        "NoNewPrivs",
-        "Seccomp",
-        "Seccomp_filters",
-    ] {
-        v[f] = json!(status_field(&format!("{f}:")));
-    }
-    v
-}
-
-fn rlimits() -> Value {
-    const NAMES: &[(&str, u32)] = &[
-        ("RLIMIT_AS", libc::RLIMIT_AS),
-        ("RLIMIT_CORE", libc::RLIMIT_CORE),
-        ("RLIMIT_CPU", libc::RLIMIT_CPU),
-        ("RLIMIT_DATA", libc::RLIMIT_DATA),
-        ("RLIMIT_FSIZE", libc::RLIMIT_FSIZE),
-        ("RLIMIT_LOCKS", libc::RLIMIT_LOCKS),
-        ("RLIMIT_MEMLOCK", libc::RLIMIT_MEMLOCK),
-        ("RLIMIT_MSGQUEUE", libc::RLIMIT_MSGQUEUE),
-        ("RLIMIT_NICE", libc::RLIMIT_NICE),
-        ("RLIMIT_NOFILE", libc::RLIMIT_NOFILE),
-        ("RLIMIT_NPROC", libc::RLIMIT_NPROC),
-        ("RLIMIT_RSS", libc::RLIMIT_RSS),
-        ("RLIMIT_RTPRIO", libc::RLIMIT_RTPRIO),
-        ("RLIMIT_RTTIME", libc::RLIMIT_RTTIME),
-        ("RLIMIT_SIGPENDING", libc::RLIMIT_SIGPENDING),
-        ("RLIMIT_STACK", libc::RLIMIT_STACK),
-    ];
-    let mut v = json!({});
-    let show = |x: libc::rlim_t| {
-        if x == libc::RLIM_INFINITY {
-            Value::Null
-        } else {
-            json!(x)
-        }
-    };
-    for (name, res) in NAMES {
-        let mut r = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        // SAFETY: getrlimit writes one struct.
-        if unsafe { libc::getrlimit(*res, &mut r) } == 0 {
-            v[*name] = json!([show(r.rlim_cur), show(r.rlim_max)]);
-        }
-    }
-    v
 }
