@@ -13,6 +13,9 @@ use std::path::{Path, PathBuf};
 /// processes and controllers must be enabled for its children (no-internal-processes rule).
 pub const SUPERVISOR_LEAF: &str = "stockade-supervisor";
 
+/// The v1 controllers stockade uses (the others are left out of descriptions).
+const USED_V1: &[&str] = &["memory", "cpu", "cpuacct", "pids", "cpuset"];
+
 /// How cgroups are mounted on this host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -111,6 +114,7 @@ impl CgroupLayout {
                 let parts: Vec<String> = self
                     .v1
                     .iter()
+                    .filter(|h| USED_V1.iter().any(|c| h.has(c)))
                     .map(|h| {
                         format!(
                             "{}{}",

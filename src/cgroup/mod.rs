@@ -95,13 +95,22 @@ pub struct Cgroup {
 }
 
 /// How to get what the host refused, from the reasons found.
-fn help_for(items: &[NotEnforced]) -> String {
+fn help_for(layout: &CgroupLayout, items: &[NotEnforced]) -> String {
     let mut help = Vec::new();
     if items.iter().any(|i| i.reason.contains("not delegated")) {
-        help.push(
-            "run inside a cgroup delegated to you, e.g. `systemd-run --user --scope -p \
-             Delegate=yes stockade run ...` (or as a service with Delegate=yes)",
-        );
+        if layout.version() == Some(2) {
+            help.push(
+                "run inside a cgroup delegated to you, e.g. `systemd-run --user --scope -p \
+                 Delegate=yes stockade run ...` (or as a service with Delegate=yes)",
+            );
+        } else {
+            // systemd delegates only cgroup v2 subtrees to users.
+            help.push(
+                "cgroup v1 cannot be delegated by systemd: run as root, have root create and \
+                 chown a cgroup for you in each hierarchy, or use a cgroup v2 host with \
+                 `systemd-run --user --scope -p Delegate=yes stockade run ...`",
+            );
+        }
     }
     if items.iter().any(|i| i.reason.contains("needs cgroup v2")) {
         help.push(
@@ -155,7 +164,7 @@ impl Cgroup {
             return Err(CgroupError::NotEnforceable {
                 layout: layout.describe(),
                 items: missing.iter().map(ToString::to_string).collect(),
-                help: help_for(&missing),
+                help: help_for(layout, &missing),
             });
         }
         let mut cg = Cgroup {
