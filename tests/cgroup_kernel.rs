@@ -234,6 +234,52 @@ fn no_leaf_remains_after_100_runs_with_killed_supervisors() {
     assert!(left.is_empty(), "left behind: {left:?}");
 }
 
+/// The leaf is created directly under the caller's cgroup (on v2: inside the systemd
+/// unit's delegated cgroup, which the VM driver names in STOCKADE_TEST_EXPECT_CGROUP_UNDER).
+#[test]
+fn leaf_is_created_under_the_callers_cgroup() {
+    let mut p = plan();
+    p.pids_max = Some(32);
+    let Some(cg) = create(&p) else { return };
+    let layout = detect();
+    let bases: Vec<PathBuf> = match &layout.unified {
+        Some(u) if layout.version() == Some(2) => vec![u.base.clone()],
+        _ => layout.v1.iter().map(|h| h.base.clone()).collect(),
+    };
+    let paths = cg.paths();
+    assert!(!paths.is_empty());
+    for leaf in &paths {
+        let parent = leaf.parent().unwrap();
+        assert!(
+            bases.iter().any(|b| b == parent),
+            "{} not under {bases:?}",
+            leaf.display()
+        );
+        let name = leaf.file_name().unwrap().to_string_lossy();
+        assert_eq!(
+            LeafName::parse(&name).map(|l| l.pid),
+            Some(std::process::id())
+        );
+    }
+    if let Ok(under) = std::env::var("STOCKADE_TEST_EXPECT_CGROUP_UNDER") {
+        for leaf in &paths {
+            assert!(
+                leaf.to_string_lossy().contains(&under),
+                "{} not under {under}",
+                leaf.display()
+            );
+        }
+        // The caller's cgroup held processes (this test at least): they were moved into the
+        // sibling supervisor leaf so that controllers could be enabled for the children.
+        let own = std::fs::read_to_string("/proc/self/cgroup").unwrap();
+        assert!(own.trim_end().ends_with("/stockade-supervisor"), "{own}");
+    }
+    cg.destroy().unwrap();
+    for leaf in &paths {
+        assert!(!leaf.exists());
+    }
+}
+
 /// On v2 the payload enters the leaf at clone time (clone3 CLONE_INTO_CGROUP).
 #[test]
 fn clone_into_cgroup_places_the_child_in_the_leaf() {
