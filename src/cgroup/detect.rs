@@ -75,6 +75,23 @@ pub struct CgroupLayout {
 }
 
 impl CgroupLayout {
+    /// A fixed layout for tests and snapshots: pure v2, caller in a delegated user scope.
+    pub fn fixed() -> CgroupLayout {
+        let mount = PathBuf::from("/sys/fs/cgroup");
+        let own_path = "/user.slice/user-1000.slice/user@1000.service/app.slice/run-1.scope";
+        CgroupLayout {
+            kind: LayoutKind::Unified,
+            unified: Some(UnifiedInfo {
+                base: mount.join(&own_path[1..]),
+                mount,
+                own_path: own_path.to_string(),
+                controllers: ["cpu", "io", "memory", "pids"].map(String::from).to_vec(),
+                writable: true,
+            }),
+            v1: Vec::new(),
+        }
+    }
+
     /// The cgroup version stockade drives on this layout.
     pub fn version(&self) -> Option<u8> {
         match self.kind {
