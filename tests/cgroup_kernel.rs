@@ -18,7 +18,9 @@ use stockade::cgroup::gc::LeafName;
 use stockade::cgroup::{detect, exit_message, Cgroup, CgroupError};
 use stockade::plan::{Compat, ResourcePlan};
 
-const PAYLOAD_ENV: &str = "STOCKADE_CG_PAYLOAD";
+mod cgroup_support;
+
+use cgroup_support::{ENTRY_ARGS, GATE_ENV, PAYLOAD_ENV};
 
 fn skip(reason: &str) {
     if std::env::var("STOCKADE_TEST_REQUIRE").as_deref() == Ok("1") {
@@ -61,14 +63,9 @@ fn create(plan: &ResourcePlan) -> Option<Cgroup> {
 /// Start a payload blocked on stdin.
 fn spawn(mode: &str) -> Child {
     Command::new(std::env::current_exe().unwrap())
-        .args([
-            "payload_entry",
-            "--exact",
-            "--nocapture",
-            "--test-threads=1",
-            "-q",
-        ])
+        .args(ENTRY_ARGS)
         .env(PAYLOAD_ENV, mode)
+        .env(GATE_ENV, "1")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -89,11 +86,7 @@ fn run_in(cg: &Cgroup, mut child: Child) -> (Option<i32>, Option<i32>, String) {
         .read_to_string(&mut out)
         .unwrap();
     let st = child.wait().unwrap();
-    let result = out
-        .lines()
-        .find_map(|l| l.strip_prefix("RESULT:"))
-        .unwrap_or("")
-        .to_string();
+    let result = cgroup_support::result_of(&out).unwrap_or_default();
     (st.code(), st.signal(), result)
 }
 
@@ -191,13 +184,7 @@ fn no_leaf_remains_after_100_runs_with_killed_supervisors() {
     let mut helper_pids = Vec::new();
     for i in 0..100 {
         let mut child = Command::new(std::env::current_exe().unwrap())
-            .args([
-                "payload_entry",
-                "--exact",
-                "--nocapture",
-                "--test-threads=1",
-                "-q",
-            ])
+            .args(ENTRY_ARGS)
             .env(PAYLOAD_ENV, "supervisor")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -380,13 +367,7 @@ fn unprivileged_without_delegation_is_refused_with_advice() {
     }
     let out = unsafe {
         Command::new(std::env::current_exe().unwrap())
-            .args([
-                "payload_entry",
-                "--exact",
-                "--nocapture",
-                "--test-threads=1",
-                "-q",
-            ])
+            .args(ENTRY_ARGS)
             .env(PAYLOAD_ENV, "try-create")
             .stdin(Stdio::null())
             .pre_exec(|| {
@@ -464,64 +445,5 @@ fn payload_entry() {
         }
         std::process::exit(0);
     }
-    // Wait until the supervisor attached us.
-    let mut go = [0u8; 2];
-    let _ = std::io::stdin().read_exact(&mut go);
-    match mode.as_str() {
-        "alloc" => {
-            let mut held: Vec<Vec<u8>> = Vec::new();
-            for _ in 0..400 {
-                // Non-zero fill: every page is touched (zeroed memory could stay untouched).
-                held.push(vec![0xa5u8; 1 << 20]);
-            }
-            println!("RESULT:allocated {} MiB", held.len());
-        }
-        "forkbomb" => {
-            let mut forked = 0u64;
-            loop {
-                // SAFETY: the child only calls pause/_exit.
-                match unsafe { libc::fork() } {
-                    0 => {
-                        // Let go of the pipes so the supervisor sees EOF when the payload
-                        // itself exits; the sleepers stay until the cgroup is destroyed.
-                        unsafe {
-                            libc::close(1);
-                            libc::close(2);
-                        }
-                        loop {
-                            unsafe { libc::pause() };
-                        }
-                    }
-                    -1 => break,
-                    _ => forked += 1,
-                }
-                if forked > 10_000 {
-                    break;
-                }
-            }
-            println!("RESULT:{forked}");
-        }
-        "spin" => {
-            let spin = || {
-                let end = Instant::now() + std::time::Duration::from_secs(3);
-                let mut x = 0u64;
-                while Instant::now() < end {
-                    x = x.wrapping_add(1);
-                }
-                std::hint::black_box(x);
-            };
-            // SAFETY: the child spins and _exits.
-            let pid = unsafe { libc::fork() };
-            spin();
-            if pid == 0 {
-                unsafe { libc::_exit(0) };
-            }
-            let mut st = 0;
-            unsafe { libc::waitpid(pid, &mut st, 0) };
-            println!("RESULT:spun");
-        }
-        other => panic!("unknown payload {other}"),
-    }
-    std::io::stdout().flush().unwrap();
-    std::process::exit(0);
+    cgroup_support::run_payload(&mode);
 }

@@ -35,6 +35,9 @@ pub struct CgroupOutcome {
     pub throttled_us: Option<u64>,
     /// Limits the profile asked for that were not enforced (best-effort), one line each.
     pub not_enforced: Vec<String>,
+    /// Why the payload ended as far as the cgroup knows ([`exit_message`]); filled by the
+    /// executor, which knows the payload's signal.
+    pub message: Option<String>,
 }
 
 /// Parse a flat-keyed cgroup file (`key value` per line): memory.events, pids.events,
