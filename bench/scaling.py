@@ -61,7 +61,7 @@ class Scaling:
         text += (f'\n[[mount]]\ntype = "bind"\nsource = "{tree}"\ntarget = "/scale"\n'
                  f'read-only = true\n'
                  f'\n[landlock]\ncompat = "required"\nread = ["/usr", "/etc", {paths}]\n'
-                 f'exec = ["/usr"]\nwrite = ["/tmp", "/dev"]\n')
+                 f'exec = ["/usr", "/bin", "/lib", "/lib64"]\nwrite = ["/tmp", "/dev"]\n')
         return self.write(f"landlock-{n}.toml", text)
 
     def fanout(self, n):
