@@ -288,6 +288,33 @@ class Bench:
             results.append((name, "leftovers", left))
         return results
 
+    def cpu(self):
+        """CPU time of the whole process tree of each launcher (perf stat task-clock, which
+        follows every descendant). wait4's rusage in the latency table only counts the
+        processes a launcher reaps itself, which misses part of bubblewrap's sandbox."""
+        if self.smoke or shutil.which("perf") is None:
+            return None
+        runs = 30
+        results = []
+        for name, mntns, argv in self.launchers:
+            argv = [a.replace("{i}", "perf") for a in argv]
+            if mntns != "-":
+                argv = ["nsenter", f"--mount={mntns}", "--"] + argv
+            log(f"cpu: perf stat -r {runs} {name}")
+            r = subprocess.run(["perf", "stat", "-r", str(runs), "-x,", "-e", "task-clock", "--"]
+                               + argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               text=True, cwd=self.work, env=self.env)
+            value = None
+            for line in r.stderr.splitlines():
+                f = line.split(",")
+                if len(f) > 2 and f[2].startswith("task-clock"):
+                    try:
+                        value = float(f[0])
+                    except ValueError:
+                        value = None
+            results.append((name, value, mntns != "-"))
+        return results
+
     def hyperfine(self):
         """Cross-check of the helper's medians with hyperfine (not interleaved: each command
         runs all its iterations in a row, so expect it to drift more than the table above)."""
@@ -329,6 +356,9 @@ class Bench:
         self.sections.append(report.section_scaling(sc))
         if not self.smoke:
             self.sections.append(report.section_targets(lat, conc, sc))
+            cpu = self.cpu()
+            if cpu:
+                self.sections.append(report.section_cpu(cpu))
             hf = self.hyperfine()
             if hf:
                 self.sections.append(report.section_hyperfine(hf, lat))
