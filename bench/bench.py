@@ -14,6 +14,7 @@ import os
 import platform
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -289,31 +290,34 @@ class Bench:
         return results
 
     def cpu(self):
-        """CPU time of the whole process tree of each launcher (perf stat task-clock, which
-        follows every descendant). wait4's rusage in the latency table only counts the
-        processes a launcher reaps itself, which misses part of bubblewrap's sandbox."""
+        """CPU time of the whole process tree of each launcher: `perf stat -e task-clock`
+        follows every descendant, where wait4's rusage in the latency table only counts the
+        processes a launcher reaps itself (it misses part of bubblewrap's sandbox). Rounds
+        are interleaved like the latency run; one perf process per launch."""
         if self.smoke or shutil.which("perf") is None:
             return None
-        runs = 30
-        results = []
-        for name, mntns, argv in self.launchers:
-            argv = [a.replace("{i}", "perf") for a in argv]
-            if mntns != "-":
-                argv = ["nsenter", f"--mount={mntns}", "--"] + argv
-            log(f"cpu: perf stat -r {runs} {name}")
-            r = subprocess.run(["perf", "stat", "-r", str(runs), "-x,", "-e", "task-clock", "--"]
-                               + argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               text=True, cwd=self.work, env=self.env)
-            value = None
-            for line in r.stderr.splitlines():
-                f = line.split(",")
-                if len(f) > 2 and f[2].startswith("task-clock"):
-                    try:
-                        value = float(f[0])
-                    except ValueError:
-                        value = None
-            results.append((name, value, mntns != "-"))
-        return results
+        rounds = 25
+        samples = {name: [] for name, _, _ in self.launchers}
+        log(f"cpu: perf stat task-clock, {len(self.launchers)} launchers x {rounds} rounds")
+        for _ in range(rounds):
+            for name, mntns, argv in self.launchers:
+                argv = [a.replace("{i}", "perf") for a in argv]
+                if mntns != "-":
+                    argv = ["nsenter", f"--mount={mntns}", "--"] + argv
+                r = subprocess.run(["perf", "stat", "-x,", "-e", "task-clock", "--"] + argv,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                   text=True, cwd=self.work, env=self.env)
+                if r.returncode != 0:
+                    continue
+                for line in r.stderr.splitlines():
+                    f = line.split(",")
+                    if len(f) > 2 and f[2].startswith("task-clock"):
+                        try:
+                            samples[name].append(float(f[0]))
+                        except ValueError:
+                            pass
+        return [(name, statistics.median(v) if v else None, mntns != "-")
+                for (name, mntns, _), v in zip(self.launchers, samples.values())]
 
     def hyperfine(self):
         """Cross-check of the helper's medians with hyperfine (not interleaved: each command
@@ -355,8 +359,8 @@ class Bench:
         sc = scaling.Scaling(self, self.smoke).run()
         self.sections.append(report.section_scaling(sc))
         if not self.smoke:
-            self.sections.append(report.section_targets(lat, conc, sc))
             cpu = self.cpu()
+            self.sections.append(report.section_targets(lat, conc, sc, cpu))
             if cpu:
                 self.sections.append(report.section_cpu(cpu))
             hf = self.hyperfine()
@@ -391,6 +395,7 @@ def main():
                     help="interleaved rounds of the latency run (default 150)")
     ap.add_argument("--stockade", required=True, help="the stockade binary")
     ap.add_argument("--helper", required=True, help="the compiled bench/launch.c")
+    ap.add_argument("--compile-timer", help="examples/bench_compile (in-process load/compile)")
     ap.add_argument("--out", required=True, help="directory for results.md and raw samples")
     args = ap.parse_args()
     bench = Bench(args)

@@ -56,5 +56,11 @@ out=target/bench
 [ "$smoke" = 1 ] && out=target/bench/smoke
 mkdir -p "$out"
 cc -O2 -Wall -Wextra -o target/bench/launch bench/launch.c
+timer=""
+if [ "$smoke" = 0 ]; then
+  cargo build --release --locked --example bench_compile >&2
+  timer="$PWD/target/release/examples/bench_compile"
+fi
 exec python3 bench/bench.py --stockade "$bin" --helper "$PWD/target/bench/launch" \
+  --compile-timer "$timer" \
   --out "$PWD/$out" "${extra[@]}"

@@ -88,8 +88,10 @@ class Scaling:
     def dimension(self, dim, sizes, make, bwrap_mounts=False):
         s = self.b.stockade
         launchers = []
+        profiles = {}
         for n in sizes:
             p = make(n)
+            profiles[n] = p
             launchers.append((f"{dim} {n} check", "-", [s, "check", p]))
             launchers.append((f"{dim} {n} plan", "-", [s, "plan", p]))
             launchers.append((f"{dim} {n} run", "-", [s, "run", p, "--", "/bin/true"]))
@@ -103,10 +105,27 @@ class Scaling:
         report.log(f"scaling: {dim} {sizes}, {self.rounds} interleaved rounds")
         rows = self.b.helper_run(["interleave", str(self.rounds), spec])
         stats = report.latency_stats(rows, [n for n, _, _ in launchers])
+        inproc = self.in_process(list(profiles.values()))
         out = {}
         for n in sizes:
             out[n] = {kind: stats.get(f"{dim} {n} {kind}")
                       for kind in ("check", "plan", "run", "bwrap")}
+            out[n]["load_us"], out[n]["compile_us"] = inproc.get(profiles[n], (None, None))
+        return out
+
+    def in_process(self, profiles):
+        """load and compile times without process startup (examples/bench_compile.rs)."""
+        tool = self.b.args.compile_timer
+        if not tool or not os.path.exists(tool):
+            return {}
+        import subprocess
+        r = subprocess.run([tool, "-n", "3" if self.smoke else "15"] + profiles,
+                           capture_output=True, text=True)
+        out = {}
+        for line in r.stdout.splitlines():
+            f = line.split("\t")
+            if len(f) == 4:
+                out[f[0]] = (int(f[1]), int(f[2]))
         return out
 
     def run(self):
