@@ -352,20 +352,33 @@ class Bench:
         failed = {n for n, s in lat.items() if s["failures"] > 0}
         self.sections.append(report.section_machine(info, self.oci_origin, self.smoke))
         self.sections.append(report.section_latency(lat, self.skipped))
-        thr = self.throughput()
-        self.sections.append(report.section_throughput(thr))
-        conc = self.concurrency()
-        self.sections.append(report.section_concurrency(conc))
-        sc = scaling.Scaling(self, self.smoke).run()
-        self.sections.append(report.section_scaling(sc))
+        broken = []
+
+        def section(title, measure, render):
+            """One section; a bug in one must not lose the others' results."""
+            try:
+                result = measure()
+                self.sections.append(render(result))
+                return result
+            except Exception as e:  # noqa: BLE001 - reported, and the exit status says so
+                log(f"section {title} failed: {e!r}")
+                self.sections.append(f"## {title}\n\nFAILED: {e!r}\n")
+                broken.append(title)
+                return None
+
+        section("Throughput", self.throughput, report.section_throughput)
+        conc = section("Concurrency", self.concurrency, report.section_concurrency) or []
+        sc = section("Scaling", lambda: scaling.Scaling(self, self.smoke).run(),
+                     report.section_scaling) or {"dims": {}, "failures": []}
         if not self.smoke:
-            cpu = self.cpu()
-            self.sections.append(report.section_targets(lat, conc, sc, cpu))
-            if cpu:
-                self.sections.append(report.section_cpu(cpu))
-            hf = self.hyperfine()
-            if hf:
-                self.sections.append(report.section_hyperfine(hf, lat))
+            cpu = section("CPU cost", self.cpu, lambda c: report.section_cpu(c) if c else "")
+            try:
+                self.sections.insert(2, report.section_targets(lat, conc, sc, cpu))
+            except Exception as e:  # noqa: BLE001
+                log(f"section Targets failed: {e!r}")
+                broken.append("Targets")
+            section("Cross-check: hyperfine", self.hyperfine,
+                    lambda hf: report.section_hyperfine(hf, lat) if hf else "")
         text = "\n".join(self.sections)
         print(text)
         with open(os.path.join(self.out_dir, "results.md"), "w") as f:
@@ -375,7 +388,7 @@ class Bench:
         # Exit status: 1 only when a launcher could not run at all (or stockade failed).
         bad = [n for n, _, req in self.skipped if req] + sorted(failed)
         bad += [r[0] for r in conc if r[1] != "leftovers" and r[4] > 0]
-        bad += sc.get("failures", [])
+        bad += sc.get("failures", []) + [f"section {t}" for t in broken]
         if bad:
             log("FAILED: " + "; ".join(sorted(set(bad))))
             return 1

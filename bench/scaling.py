@@ -147,6 +147,6 @@ class Scaling:
             result["dims"][dim] = res
             for n, kinds in res.items():
                 for kind, st in kinds.items():
-                    if st and st["failures"]:
+                    if isinstance(st, dict) and st["failures"]:
                         result["failures"].append(f"{dim} {n} {kind}")
         return result
