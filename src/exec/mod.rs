@@ -183,6 +183,7 @@ fn launch_in(
         if pid == 0 {
             let fds = child::ChildFds {
                 sync_r: pipes.sync_r,
+                sync_w: pipes.sync_w,
                 rec_w: pipes.rec_w,
                 status_w: pipes.status_w,
             };
@@ -209,6 +210,7 @@ fn launch_in(
             while unsafe { libc::waitpid(pid, &mut st, 0) } < 0 && Errno::last() == Errno::EINTR {}
             return Err(e);
         }
+        // The wall-time limit counts from the payload's start, so setup never eats into it.
         let timeout = plan.process.timeout_ms.map(|t| supervisor::Timeout {
             after: Duration::from_millis(t),
             signal: plan.process.kill_signal.number,
@@ -217,7 +219,7 @@ fn launch_in(
         });
         let whole_group = !plan.namespaces.pid && plan.process.new_session;
         let ended =
-            supervisor::supervise(pid, started, timeout.as_ref(), whole_group, pipes.status_r);
+            supervisor::supervise(pid, exec_at, timeout.as_ref(), whole_group, pipes.status_r);
         rep.durations.payload_ms = Some(ms(exec_at.elapsed()));
         let code = supervisor::status_to_exit_code(ended.status);
         rep.exit.exit_code = code;

@@ -146,8 +146,6 @@ pub struct Prepared {
     pub saved_mask: libc::sigset_t,
     /// `/proc/sys/kernel/cap_last_cap` of the host (for the bounding-set drop).
     pub cap_last_cap: u8,
-    /// Pid of the supervisor, to detect its death in the gap before PR_SET_PDEATHSIG.
-    pub parent_pid: libc::pid_t,
 }
 
 fn cstring(what: &'static str, s: &[u8]) -> Result<CString, ExecError> {
@@ -438,8 +436,6 @@ pub fn prepare(
         listen_fds: plan.systemd.listen_fds.as_ref().map_or(0, |l| l.count),
         saved_mask,
         cap_last_cap: 40,
-        // SAFETY: getpid has no preconditions.
-        parent_pid: unsafe { libc::getpid() },
     })
 }
 
