@@ -32,6 +32,8 @@ struct Child<'a> {
     root: RawFd,
     saved_umask: libc::mode_t,
     umask_set: bool,
+    /// confine::last_call() before the current step, to tell whether it failed in there.
+    confine_mark: (u8, u32),
 }
 
 fn send(fd: RawFd, rec: Record) {
@@ -45,6 +47,10 @@ fn exit(code: i32) -> ! {
 
 impl Child<'_> {
     fn fail(&self, step: u32, f: Fail) -> ! {
+        // A confinement function records the syscall it was in (and on what: a path, a
+        // capability); pass it on when it changed during this step.
+        let (call, index) = confine::last_call();
+        let fresh = (call, index) != self.confine_mark && call != 0;
         send(
             self.fds.rec_w,
             Record {
@@ -52,7 +58,8 @@ impl Child<'_> {
                 step,
                 call: f.call as u32,
                 errno: f.errno as i32,
-                ..Record::default()
+                data: if fresh { u64::from(call) } else { 0 },
+                data2: u64::from(index),
             },
         );
         exit(EXIT_SETUP_FAILURE)
@@ -222,10 +229,10 @@ impl Child<'_> {
             Step::Chdir => identity::chdir(&self.prep.cwd),
             Step::NoNewPrivs => identity::no_new_privs(),
             Step::Landlock => {
-                let Some(l) = &plan.landlock else {
+                let Some(l) = &self.prep.landlock else {
                     return Ok(());
                 };
-                let status = confine::apply_landlock(l).ctx(Call::Landlock)?;
+                let status = l.apply().ctx(Call::Landlock)?;
                 send(
                     self.fds.rec_w,
                     Record {
@@ -314,12 +321,14 @@ pub fn run(plan: &Plan, prep: &mut Prepared, fds: ChildFds) -> ! {
         root: -1,
         saved_umask: 0o022,
         umask_set: false,
+        confine_mark: (0, 0),
     };
     c.setup();
     for (i, step) in plan.steps.iter().enumerate() {
         if c.prep.init_fork_at == Some(i) {
             c.start_init();
         }
+        c.confine_mark = confine::last_call();
         if let Err(f) = c.step(i, *step) {
             c.fail(i as u32, f);
         }

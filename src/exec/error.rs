@@ -255,7 +255,9 @@ pub enum ExecError {
         index: usize,
         total: usize,
         desc: String,
-        call: &'static str,
+        /// `mount(2)`, or what a confinement function was doing (`open(2) of landlock
+        /// path /srv`).
+        call: String,
         errno: Errno,
     },
     #[error("{desc}: {call}: {errno:?}")]

@@ -151,8 +151,18 @@ fn launch(
         _ => None,
     };
     let r = launch_in(plan, host, started, rep, cgroup.as_ref());
-    if let Some(cg) = cgroup {
-        rep.cgroup = Some(cg.outcome());
+    if let (Some(cg), Some(res)) = (cgroup, &plan.resources) {
+        let mut outcome = cg.outcome();
+        if r.is_ok() {
+            outcome.message = crate::cgroup::exit_message(&outcome, res, rep.exit.signal);
+            if let Some(m) = &outcome.message {
+                eprintln!("stockade: {m}");
+            }
+            if outcome.oom_killed && rep.exit.signal == Some(libc::SIGKILL) {
+                rep.exit.cause = ExitCause::OomKill;
+            }
+        }
+        rep.cgroup = Some(outcome);
         if let Err(e) = cg.destroy() {
             eprintln!("stockade: warning: removing the cgroup: {e}");
         }
@@ -174,7 +184,13 @@ fn launch_in(
         plan.namespaces.user && !plan.namespaces.gid_map_helper && unsafe { libc::geteuid() } != 0;
     let saved_mask = supervisor::block_signals();
     let r = (|| {
-        let mut prep = prepare::prepare(plan, saved_mask, setgroups_denied)?;
+        let mut prep = prepare::prepare(plan, saved_mask, setgroups_denied, host.landlock_abi)?;
+        if let Some(l) = &prep.landlock {
+            rep.skipped.extend(l.not_enforced.iter().map(|s| Skipped {
+                setting: "landlock".into(),
+                reason: s.clone(),
+            }));
+        }
         prep.cap_last_cap = host.cap_last_cap;
         let mut pipes = spawn::pipes(prep.init_fork_at.is_some(), prep.listen_fds)?;
         let into = cgroup.and_then(|c| c.clone_into_fd());
@@ -359,7 +375,16 @@ fn to_error(plan: &Plan, rec: Record) -> ExecError {
             index: rec.step as usize + 1,
             total,
             desc: describe_step(plan, step),
-            call,
+            call: if rec.data != 0 {
+                crate::exec::confine::describe_call(
+                    rec.data as u8,
+                    rec.data2 as u32,
+                    plan.landlock.as_ref(),
+                    &plan.rlimits,
+                )
+            } else {
+                call.to_string()
+            },
             errno,
         },
         None => ExecError::Setup {

@@ -1,7 +1,7 @@
 //! The parent half of the launch: everything that allocates or can fail on bad input is
 //! done here, before clone, so the child only makes syscalls on ready-made data.
 
-use super::confine::{self, SeccompProgram};
+use super::confine::{self, PreparedLandlock, SeccompProgram};
 use super::error::ExecError;
 use super::sys::{MOUNT_ATTR_NODEV, MOUNT_ATTR_NOEXEC, MOUNT_ATTR_NOSUID, MOUNT_ATTR_RDONLY};
 use crate::plan::{MountFlags, MountOp, Plan, RootKind, Step};
@@ -134,6 +134,8 @@ pub struct Prepared {
     pub time_offsets: Option<Vec<u8>>,
     pub exec: ExecData,
     pub seccomp: Option<SeccompProgram>,
+    /// The Landlock ruleset resolved against the kernel (parent), applied by the child.
+    pub landlock: Option<PreparedLandlock>,
     /// Keep capabilities across the uid switch (a SetCapabilities step follows).
     pub keep_caps: bool,
     /// setgroups(2) is denied in the user namespace (rootless single-id map).
@@ -384,6 +386,7 @@ pub fn prepare(
     plan: &Plan,
     saved_mask: libc::sigset_t,
     setgroups_denied: bool,
+    landlock_abi: u8,
 ) -> Result<Prepared, ExecError> {
     let mounts = plan
         .mounts
@@ -408,6 +411,11 @@ pub fn prepare(
         (Some(s), true) => Some(confine::compile_seccomp(s)?),
         _ => None,
     };
+    // Fails here, before clone, when `compat = "required"` and the kernel lacks a feature.
+    let landlock = match (&plan.landlock, plan.steps.contains(&Step::Landlock)) {
+        (Some(l), true) => Some(confine::prepare_landlock(l, landlock_abi)?),
+        _ => None,
+    };
     let init_fork_at = if plan.process.init && plan.namespaces.pid {
         plan.steps
             .iter()
@@ -430,6 +438,7 @@ pub fn prepare(
         time_offsets: time_offsets(plan),
         exec: prepare_exec(plan)?,
         seccomp,
+        landlock,
         keep_caps: plan.steps.contains(&Step::SetCapabilities),
         setgroups_denied,
         init_fork_at,
