@@ -46,6 +46,9 @@ use std::os::fd::RawFd;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+/// The shortest time a setup may take before the wall-time limit kills it.
+const SETUP_TIMEOUT_FLOOR_MS: u64 = 10_000;
+
 /// How to run.
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
@@ -216,9 +219,22 @@ fn launch_in(
             spawn::kill_and_reap(pid);
             return Err(error::sys_err("write(2)")(e));
         }
-        let failure = read_records(plan, pipes.rec_r, rep);
+        // A stuck setup is bounded by the wall-time limit too (never less than 10 s: the
+        // limit is meant for the payload, and a loaded machine must not turn a short one
+        // into a setup failure).
+        let setup_deadline = plan
+            .process
+            .timeout_ms
+            .map(|t| started + Duration::from_millis(t.max(SETUP_TIMEOUT_FLOOR_MS)));
+        let failure = read_records(plan, pipes.rec_r, rep, setup_deadline);
         let exec_at = Instant::now();
         rep.durations.setup_ms = ms(exec_at - started);
+        if let Some(e @ ExecError::SetupTimeout { .. }) = failure {
+            // A setup stuck in the kernel (a hung network filesystem): the whole sandbox
+            // goes, its PID namespace with it.
+            spawn::kill_and_reap(pid);
+            return Err(e);
+        }
         if let Some(e) = failure {
             // The child (or the payload, for exec errors) exits by itself; reap it.
             let mut st = 0;
@@ -288,14 +304,41 @@ fn parent_steps(
 }
 
 /// Read the child's records until EOF (the payload's execve succeeded) or a failure.
-fn read_records(plan: &Plan, fd: RawFd, rep: &mut RunReport) -> Option<ExecError> {
+/// A setup that outlives `deadline` (the wall-time limit, counted from the start) is
+/// reported as a failure; the caller then kills the child.
+fn read_records(
+    plan: &Plan,
+    fd: RawFd,
+    rep: &mut RunReport,
+    deadline: Option<Instant>,
+) -> Option<ExecError> {
     let mut failure = None;
     let mut last_child_step = 0usize;
     let mut skipped_steps = Vec::new();
-    loop {
+    'records: loop {
         let mut buf = [0u8; Record::SIZE];
         let mut got = 0;
         while got < Record::SIZE {
+            if let Some(d) = deadline {
+                let left = d.saturating_duration_since(Instant::now());
+                let mut p = libc::pollfd {
+                    fd,
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
+                let ms = i32::try_from(left.as_millis().max(1)).unwrap_or(i32::MAX);
+                // SAFETY: one valid pollfd.
+                if unsafe { libc::poll(&mut p, 1, ms) } == 0 {
+                    failure = Some(ExecError::SetupTimeout {
+                        after_ms: plan
+                            .process
+                            .timeout_ms
+                            .unwrap_or(0)
+                            .max(SETUP_TIMEOUT_FLOOR_MS),
+                    });
+                    break 'records;
+                }
+            }
             // SAFETY: reading into the unfilled tail of a live buffer.
             let n = unsafe { libc::read(fd, buf[got..].as_mut_ptr().cast(), Record::SIZE - got) };
             if n < 0 && Errno::last() == Errno::EINTR {
