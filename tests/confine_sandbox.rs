@@ -582,3 +582,33 @@ fn rootless_run_is_confined_the_same_way() {
     assert_eq!(r.errno(), "EACCES", "{r:?}");
     assert_eq!(r.report["landlock"]["ruleset"], 2, "{:?}", r.report);
 }
+
+#[test]
+fn landlock_abi_pin_above_the_kernel_best_effort_runs_required_refuses() {
+    let kernel = stockade::exec::confine::kernel_landlock_abi();
+    if kernel == 0 || kernel >= 9 {
+        skip(&format!(
+            "needs a kernel with Landlock below ABI 9 (has {kernel})"
+        ));
+        return;
+    }
+    let sb = Sandbox::new("landlock-pin");
+    let rules = "abi = 9\nread = [\"/usr\"]\nexec = [\"/usr\", \"/w/probe\"]\n";
+    let best = sb.profile(
+        "",
+        &format!("[landlock]\ncompat = \"best-effort\"\n{rules}"),
+    );
+    let r = sb.run(&best, &["try-read", "/w"]);
+    // It runs, still enforces what the kernel has, and says what it could not.
+    assert_eq!(r.errno(), "EACCES", "{r:?}");
+    let skipped = &r.report["landlock"]["not_enforced"];
+    assert!(
+        skipped.as_array().is_some_and(|a| !a.is_empty()),
+        "{:?}",
+        r.report
+    );
+    let required = sb.profile("", &format!("[landlock]\ncompat = \"required\"\n{rules}"));
+    let r = sb.run(&required, &["try-read", "/w"]);
+    assert_eq!(r.code, Some(125), "{r:?}");
+    assert!(r.stdout.is_empty(), "the payload must not run: {r:?}");
+}
