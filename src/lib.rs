@@ -8,6 +8,7 @@
 pub mod cgroup;
 pub mod exec;
 pub mod host;
+pub mod oci;
 pub mod plan;
 pub mod profile;
 pub mod seccomp;
