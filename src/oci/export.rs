@@ -367,8 +367,10 @@ fn build_linux(plan: &Plan) -> Result<oci_spec::runtime::Linux, OciError> {
         .collect::<Result<Vec<LinuxNamespace>, _>>()?;
     let mut b = LinuxBuilder::default()
         .namespaces(namespaces)
-        // stockade makes every mount private before building the root.
-        .rootfs_propagation("rprivate")
+        // stockade makes every mount private before building the root. The schema only
+        // knows the non-recursive names; runc and crun first make the whole tree rslave,
+        // so nothing the sandbox mounts reaches the host either way.
+        .rootfs_propagation("private")
         .masked_paths(paths(&plan.masked_paths)?)
         .readonly_paths(paths(&plan.read_only_paths)?);
     if ns.user {

@@ -263,11 +263,16 @@ fn rootfs_origin(out: &MountMapping, target: &str, m: &MountPlan, created: bool)
 }
 
 /// Whether one of `earlier` mounts a filesystem on a strict ancestor of `target`, so that
-/// `target` would be created inside that filesystem rather than in the root.
+/// `target` would be created inside that filesystem rather than in the root. `dir`, `file`
+/// and `symlink` entries create no filesystem of their own.
 fn covered(earlier: &[MountPlan], target: &Path) -> bool {
-    earlier
-        .iter()
-        .any(|e| target != e.target && target.starts_with(&e.target))
+    earlier.iter().any(|e| {
+        let is_fs = !matches!(
+            e.op,
+            MountOp::Dir { .. } | MountOp::File { .. } | MountOp::Symlink { .. }
+        );
+        is_fs && target != e.target && target.starts_with(&e.target)
+    })
 }
 
 /// `ro`, `nosuid`, `nodev`, `noexec`, and for recursive binds their recursive forms too
