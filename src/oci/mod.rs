@@ -30,6 +30,8 @@ mod annotations;
 mod errno;
 mod export;
 mod import;
+mod import_linux;
+mod import_mounts;
 mod import_toml;
 mod json;
 mod mounts;
@@ -39,7 +41,7 @@ mod seccomp;
 use std::path::PathBuf;
 
 pub use export::{export_bundle, export_config, BundleFile, Exported, RootfsEntry};
-pub use import::import;
+pub use import::{import, import_bundle};
 
 /// The `ociVersion` written by export. 1.1.0 has everything stockade needs (umask,
 /// defaultErrnoRet, timeOffsets, the recursive mount options `rro`/`rnosuid`/...) and is
