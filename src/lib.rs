@@ -5,10 +5,17 @@
 //! list of steps) → backends (`exec` runs it, `oci` exports it, `plan::explain` shows it).
 //! Only `exec` (and the `cgroup` module it drives) changes kernel state.
 
+pub mod app;
 pub mod cgroup;
+pub mod cli;
+pub mod compile;
+pub mod diag;
 pub mod exec;
 pub mod host;
+pub mod log;
 pub mod oci;
 pub mod plan;
 pub mod profile;
+pub mod schema;
 pub mod seccomp;
+pub mod units;

@@ -1,3 +1,8 @@
+//! `stockade`: parse the command line, run the command, exit with its status.
+
+use clap::Parser;
+
 fn main() {
-    println!("stockade");
+    let cli = stockade::cli::Cli::parse();
+    std::process::exit(stockade::app::main(cli));
 }

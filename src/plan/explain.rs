@@ -75,3 +75,272 @@ pub fn describe_mount(m: &super::MountPlan) -> String {
     }
     s
 }
+
+/// The text form of `stockade plan`.
+pub fn render_text(plan: &Plan) -> String {
+    let mut o = String::new();
+    let p = &plan.process;
+    let _ = writeln!(o, "plan for {}", plan.source);
+    if let Some(d) = &plan.description {
+        let _ = writeln!(o, "  {d}");
+    }
+    let _ = writeln!(o, "\nprocess");
+    let argv = if p.argv.is_empty() {
+        "(given on the command line)".to_owned()
+    } else {
+        shell_words(&p.argv)
+    };
+    let _ = writeln!(o, "  command      {argv}");
+    let _ = writeln!(o, "  cwd          {}", p.cwd.display());
+    let groups = p
+        .groups
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    let _ = writeln!(
+        o,
+        "  user         uid {} gid {}{}",
+        p.uid,
+        p.gid,
+        if groups.is_empty() {
+            String::new()
+        } else {
+            format!(" groups {groups}")
+        }
+    );
+    let _ = writeln!(o, "  umask        {:04o}", p.umask);
+    let _ = writeln!(
+        o,
+        "  pid 1        {}",
+        if p.init { "stockade init" } else { "payload" }
+    );
+    let _ = writeln!(
+        o,
+        "  new session  {}   die with parent {}",
+        yes(p.new_session),
+        yes(p.die_with_parent)
+    );
+    match p.timeout_ms {
+        Some(t) => {
+            let _ = writeln!(
+                o,
+                "  timeout      {} then {}, SIGKILL after {}",
+                ms(t),
+                p.kill_signal.name,
+                ms(p.grace_ms)
+            );
+        }
+        None => {
+            let _ = writeln!(o, "  timeout      none");
+        }
+    }
+    let _ = writeln!(o, "  env          {} variables", p.env.len());
+    for (k, v) in &p.env {
+        let _ = writeln!(o, "    {k}={v}");
+    }
+    let n = &plan.namespaces;
+    let names: Vec<&str> = [
+        (n.user, "user"),
+        (n.mount, "mount"),
+        (n.pid, "pid"),
+        (n.net, "net"),
+        (n.ipc, "ipc"),
+        (n.uts, "uts"),
+        (n.cgroup, "cgroup"),
+        (n.time, "time"),
+    ]
+    .iter()
+    .filter(|(on, _)| *on)
+    .map(|(_, s)| *s)
+    .collect();
+    let _ = writeln!(
+        o,
+        "\nnamespaces     {}",
+        if names.is_empty() {
+            "none".to_owned()
+        } else {
+            names.join(" ")
+        }
+    );
+    for (label, map) in [("uid map", &n.uid_map), ("gid map", &n.gid_map)] {
+        for m in map {
+            let _ = writeln!(
+                o,
+                "  {label}      {} -> {} (x{})",
+                m.inside, m.outside, m.count
+            );
+        }
+    }
+    let _ = writeln!(
+        o,
+        "network        {}",
+        match plan.network {
+            super::NetworkMode::None => "none (loopback only)",
+            super::NetworkMode::Host => "host",
+        }
+    );
+    if n.mount {
+        let root = match &plan.root.kind {
+            super::RootKind::Tmpfs => "tmpfs".to_owned(),
+            super::RootKind::Directory { path } => path.display().to_string(),
+        };
+        let _ = writeln!(
+            o,
+            "root           {root}{}",
+            if plan.root.read_only {
+                ", read-only"
+            } else {
+                ""
+            }
+        );
+    }
+    if let Some(h) = &plan.hostname {
+        let _ = writeln!(o, "hostname       {h}");
+    }
+    if !plan.mounts.is_empty() {
+        let _ = writeln!(o, "\nmounts");
+        for m in &plan.mounts {
+            let _ = writeln!(o, "  {}", describe_mount(m));
+        }
+    }
+    for (label, list) in [
+        ("masked", &plan.masked_paths),
+        ("read-only", &plan.read_only_paths),
+    ] {
+        if !list.is_empty() {
+            let _ = writeln!(
+                o,
+                "{label:<14} {}",
+                list.iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            );
+        }
+    }
+    if let Some(r) = &plan.resources {
+        let _ = writeln!(o, "\nresources ({:?})", r.compat);
+        if let Some(m) = r.memory_max {
+            let _ = writeln!(o, "  memory       {}", crate::units::format_size(m));
+        }
+        if let Some(q) = r.cpu_quota_us {
+            let _ = writeln!(
+                o,
+                "  cpu          {:.2} cores ({q}us / {}us)",
+                q as f64 / r.cpu_period_us as f64,
+                r.cpu_period_us
+            );
+        }
+        if let Some(pids) = r.pids_max {
+            let _ = writeln!(o, "  pids         {pids}");
+        }
+    }
+    if !plan.rlimits.is_empty() {
+        let _ = writeln!(o, "\nrlimits");
+        for r in &plan.rlimits {
+            let _ = writeln!(
+                o,
+                "  {:<18} soft {} hard {}",
+                r.name,
+                lim(r.soft),
+                lim(r.hard)
+            );
+        }
+    }
+    if let Some(s) = &plan.seccomp {
+        let _ = writeln!(
+            o,
+            "\nseccomp        default {:?}, {} rules{}",
+            s.default_action,
+            s.rules.len(),
+            if s.log { ", logged" } else { "" }
+        );
+    }
+    if let Some(l) = &plan.landlock {
+        let _ = writeln!(
+            o,
+            "landlock       ABI {} ({:?}), {} path rules",
+            l.abi,
+            l.compat,
+            l.paths.len()
+        );
+        for r in &l.paths {
+            let _ = writeln!(o, "  {:<24} {}", r.path.display(), r.access.join(" "));
+        }
+        if let Some(p) = &l.connect_tcp {
+            let _ = writeln!(o, "  connect tcp  {p:?}");
+        }
+        if let Some(p) = &l.bind_tcp {
+            let _ = writeln!(o, "  bind tcp     {p:?}");
+        }
+        if !l.scopes.is_empty() {
+            let _ = writeln!(o, "  scopes       {}", l.scopes.join(" "));
+        }
+    }
+    let c = &plan.capabilities;
+    let keep = c
+        .keep
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let _ = writeln!(
+        o,
+        "capabilities   {}   no_new_privs {}",
+        if keep.is_empty() { "none" } else { &keep },
+        yes(c.no_new_privs)
+    );
+    let _ = writeln!(o, "\nsteps");
+    let total = plan.steps.len();
+    for (i, s) in plan.steps.iter().enumerate() {
+        let _ = writeln!(
+            o,
+            "  {:>2}/{total} {:<9} {}",
+            i + 1,
+            format!("{:?}", s.phase()).to_lowercase(),
+            describe_step(plan, s)
+        );
+    }
+    for w in &plan.warnings {
+        let _ = writeln!(o, "warning: {w}");
+    }
+    o
+}
+
+fn yes(b: bool) -> &'static str {
+    if b {
+        "yes"
+    } else {
+        "no"
+    }
+}
+
+fn ms(v: u64) -> String {
+    humantime::format_duration(std::time::Duration::from_millis(v)).to_string()
+}
+
+fn lim(v: u64) -> String {
+    if v == super::RLIM_UNLIMITED {
+        "unlimited".into()
+    } else {
+        v.to_string()
+    }
+}
+
+/// Quote argv for display.
+pub fn shell_words(argv: &[String]) -> String {
+    argv.iter()
+        .map(|a| {
+            if !a.is_empty()
+                && a.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c))
+            {
+                a.clone()
+            } else {
+                format!("'{}'", a.replace('\'', "'\\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}

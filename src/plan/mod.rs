@@ -9,6 +9,7 @@
 //! `steps` is the one ordered list the executor runs; see [`step`] for the ordering rules.
 
 pub mod explain;
+pub mod provenance;
 pub mod step;
 
 use serde::Serialize;

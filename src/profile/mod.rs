@@ -5,13 +5,17 @@
 //! are rejected everywhere: in a security tool a misspelt key must not silently weaken the
 //! sandbox.
 
+pub mod builtin;
 pub mod caps;
 pub mod cgroup;
 pub mod env;
 pub mod filesystem;
 pub mod landlock;
+pub mod load;
+pub mod merge;
 pub mod mount;
 pub mod namespaces;
+pub mod node;
 pub mod process;
 pub mod rlimit;
 pub mod seccomp;

@@ -57,3 +57,17 @@ fn expand_into(name: &str, out: &mut Vec<&'static str>, depth: u32) -> Option<()
     }
     Some(())
 }
+
+/// The table printed by `stockade seccomp groups`.
+pub fn render_groups() -> String {
+    let mut out = String::new();
+    for g in GROUPS {
+        out.push_str(&format!(
+            "{}\n    # {}\n    {}\n\n",
+            g.name,
+            g.description,
+            g.members.join(" ")
+        ));
+    }
+    out
+}

@@ -1,0 +1,221 @@
+//! The commands behind the CLI. Each returns the process exit status.
+
+use crate::cli::{Cli, Command, Format, OciCommand, SeccompCommand};
+use crate::compile::{compile, CompileOptions, Compiled};
+use crate::diag::{self, Diagnostics, Sources};
+use crate::host::HostFacts;
+use crate::log;
+use crate::profile::load::{load, Loaded};
+use clap::CommandFactory;
+use std::io::IsTerminal;
+
+/// Exit status for launcher and profile failures (the `env`/`chroot` convention).
+pub const EXIT_LAUNCHER: i32 = 125;
+
+/// Dispatch a parsed command line.
+pub fn main(cli: Cli) -> i32 {
+    match cli.command {
+        Command::Run {
+            profile,
+            report,
+            report_fd,
+            command,
+        } => run(profile, report, report_fd, command),
+        Command::Check { profiles, format } => check(&profiles, format),
+        Command::Plan {
+            profile,
+            format,
+            command,
+        } => plan(&profile, format, command),
+        Command::Explain { profile } => explain(&profile),
+        Command::Schema => {
+            println!("{}", crate::schema::render());
+            0
+        }
+        Command::Profiles => {
+            for name in crate::profile::builtin::names() {
+                let desc = crate::profile::builtin::get(name)
+                    .and_then(|t| toml::from_str::<crate::profile::Profile>(t).ok())
+                    .and_then(|p| p.description)
+                    .unwrap_or_default();
+                println!("builtin:{name:<10} {desc}");
+            }
+            0
+        }
+        Command::Seccomp(SeccompCommand::Groups) => {
+            print!("{}", crate::seccomp::groups::render_groups());
+            0
+        }
+        Command::Oci(cmd) => oci(cmd),
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "stockade",
+                &mut std::io::stdout(),
+            );
+            0
+        }
+        Command::Man => {
+            match clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()) {
+                Ok(()) => 0,
+                Err(e) => {
+                    log::error(&format!("cannot write the man page: {e}"));
+                    1
+                }
+            }
+        }
+    }
+}
+
+fn color() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+fn print_diags(diags: &Diagnostics, sources: &Sources) {
+    if diags.0.is_empty() {
+        return;
+    }
+    let text = diag::render(&diags.0, sources, color() && !log::to_journal());
+    if log::to_journal() {
+        for line in text.lines() {
+            let prio = if diags.has_errors() { 3 } else { 4 };
+            eprintln!("<{prio}>{line}");
+        }
+    } else {
+        eprint!("{text}");
+    }
+}
+
+/// Load and compile, printing diagnostics. `None` when it failed.
+fn build(name: &str, opts: &CompileOptions, host: &HostFacts) -> Option<(Loaded, Compiled)> {
+    let loaded = match load(name) {
+        Ok(l) => l,
+        Err(e) => {
+            print_diags(&e.diagnostics, &e.sources);
+            return None;
+        }
+    };
+    match compile(&loaded, host, opts) {
+        Ok(c) => {
+            print_diags(&c.warnings, &loaded.sources);
+            Some((loaded, c))
+        }
+        Err(d) => {
+            print_diags(&d, &loaded.sources);
+            None
+        }
+    }
+}
+
+fn run(
+    profile: Option<String>,
+    report: Option<std::path::PathBuf>,
+    report_fd: Option<i32>,
+    command: Vec<String>,
+) -> i32 {
+    let name = profile.unwrap_or_else(|| "builtin:strict".to_owned());
+    let host = HostFacts::probe();
+    let opts = CompileOptions {
+        command: (!command.is_empty()).then_some(command),
+        command_optional: false,
+    };
+    let Some((_, compiled)) = build(&name, &opts, &host) else {
+        return EXIT_LAUNCHER;
+    };
+    let run_opts = crate::exec::RunOptions {
+        report_path: report,
+        report_fd,
+    };
+    match crate::exec::run(&compiled.plan, &host, &run_opts) {
+        Ok(outcome) => outcome.exit_code,
+        Err(e) => {
+            log::error(&e.to_string());
+            e.exit_code()
+        }
+    }
+}
+
+fn check(profiles: &[String], format: Format) -> i32 {
+    let host = HostFacts::probe();
+    let opts = CompileOptions {
+        command: None,
+        command_optional: true,
+    };
+    let mut failed = false;
+    let mut json = Vec::new();
+    for name in profiles {
+        let (diags, sources) = match load(name) {
+            Err(e) => (e.diagnostics, e.sources),
+            Ok(loaded) => match compile(&loaded, &host, &opts) {
+                Ok(c) => (c.warnings, loaded.sources),
+                Err(d) => (d, loaded.sources),
+            },
+        };
+        failed |= diags.has_errors();
+        match format {
+            Format::Text => {
+                print_diags(&diags, &sources);
+                let status = if diags.has_errors() { format!("{} error(s)", diags.error_count()) } else { "ok".to_owned() };
+                println!("{name}: {status}");
+            }
+            Format::Json => json.push(serde_json::json!({
+                "profile": name,
+                "ok": !diags.has_errors(),
+                "diagnostics": diags.0.iter().map(|d| diag::to_json(d, &sources)).collect::<Vec<_>>(),
+            })),
+        }
+    }
+    if format == Format::Json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({ "profiles": json }))
+                .unwrap_or_default()
+        );
+    }
+    i32::from(failed)
+}
+
+fn plan(profile: &str, format: Format, command: Vec<String>) -> i32 {
+    let host = HostFacts::probe();
+    let opts = CompileOptions {
+        command: (!command.is_empty()).then_some(command),
+        command_optional: true,
+    };
+    let Some((_, compiled)) = build(profile, &opts, &host) else {
+        return 1;
+    };
+    match format {
+        Format::Text => print!("{}", crate::plan::explain::render_text(&compiled.plan)),
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&compiled.plan).unwrap_or_default()
+        ),
+    }
+    0
+}
+
+fn explain(profile: &str) -> i32 {
+    let host = HostFacts::probe();
+    let opts = CompileOptions {
+        command: None,
+        command_optional: true,
+    };
+    let Some((loaded, compiled)) = build(profile, &opts, &host) else {
+        return 1;
+    };
+    print!(
+        "{}",
+        crate::plan::provenance::render(&loaded, &compiled.plan)
+    );
+    0
+}
+
+fn oci(cmd: OciCommand) -> i32 {
+    match cmd {
+        OciCommand::Export { .. } | OciCommand::Import { .. } => {
+            log::error("OCI export/import is not built yet");
+            EXIT_LAUNCHER
+        }
+    }
+}

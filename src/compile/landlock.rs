@@ -1,0 +1,230 @@
+//! `[landlock]` → [`LandlockPlan`].
+
+use super::filesystem::Fs;
+use super::Ctx;
+use crate::diag::did_you_mean;
+use crate::plan::{Compat, LandlockPathPlan, LandlockPlan};
+use crate::profile::Profile;
+use std::path::PathBuf;
+
+/// Filesystem access rights and the ABI that introduced each.
+pub const ACCESS_RIGHTS: &[(&str, u8)] = &[
+    ("execute", 1),
+    ("write-file", 1),
+    ("read-file", 1),
+    ("read-dir", 1),
+    ("remove-dir", 1),
+    ("remove-file", 1),
+    ("make-char", 1),
+    ("make-dir", 1),
+    ("make-reg", 1),
+    ("make-sock", 1),
+    ("make-fifo", 1),
+    ("make-block", 1),
+    ("make-sym", 1),
+    ("refer", 2),
+    ("truncate", 3),
+    ("ioctl-dev", 5),
+];
+
+/// The highest Landlock ABI stockade knows.
+pub const MAX_ABI: u8 = 7;
+
+/// Names of the rights an ABI handles.
+pub fn access_names(abi: u8) -> Vec<String> {
+    ACCESS_RIGHTS
+        .iter()
+        .filter(|(_, a)| *a <= abi)
+        .map(|(n, _)| (*n).to_owned())
+        .collect()
+}
+
+const READ: &[&str] = &["read-file", "read-dir"];
+const EXEC: &[&str] = &["execute", "read-file", "read-dir"];
+const WRITE: &[&str] = &[
+    "read-file",
+    "read-dir",
+    "write-file",
+    "remove-dir",
+    "remove-file",
+    "make-char",
+    "make-dir",
+    "make-reg",
+    "make-sock",
+    "make-fifo",
+    "make-block",
+    "make-sym",
+    "refer",
+    "truncate",
+    "ioctl-dev",
+];
+
+pub fn compile(cx: &mut Ctx, p: &Profile, fs: &Option<Fs>) -> Option<LandlockPlan> {
+    let l = p.landlock.as_ref()?;
+    if l.enabled == Some(false) {
+        return None;
+    }
+    // The ABI a feature needs; `write` needs 3 so truncation is restricted too.
+    let mut needed: u8 = 1;
+    let mut need = |abi: u8| needed = needed.max(abi);
+    if l.write.as_ref().is_some_and(|w| !w.is_empty()) {
+        need(3);
+    }
+    if l.bind_tcp.is_some() || l.connect_tcp.is_some() {
+        need(4);
+    }
+    if l.scope.as_ref().is_some_and(|s| !s.is_empty()) {
+        need(6);
+    }
+    let mut rules: Vec<(String, Vec<String>, Vec<String>)> = Vec::new();
+    for (i, r) in l.rule.iter().flatten().enumerate() {
+        let key = format!("landlock.rule[{i}]");
+        let mut access = Vec::new();
+        for (j, a) in r.access.iter().enumerate() {
+            match ACCESS_RIGHTS.iter().find(|(n, _)| n == a) {
+                Some((n, abi)) => {
+                    need(*abi);
+                    access.push((*n).to_owned());
+                }
+                None => {
+                    let hint = did_you_mean(a, ACCESS_RIGHTS.iter().map(|(n, _)| *n))
+                        .map(|m| format!("did you mean `{m}`?"));
+                    cx.error(
+                        &format!("{key}.access[{j}]"),
+                        format!("unknown Landlock access right `{a}`"),
+                        hint.or_else(|| {
+                            Some(format!("rights: {}", access_names(MAX_ABI).join(", ")))
+                        }),
+                    );
+                }
+            }
+        }
+        rules.push((format!("{key}.paths"), r.paths.clone(), access));
+    }
+    let abi = match l.abi {
+        Some(a) if !(1..=MAX_ABI).contains(&a) && a != 0 => {
+            if a > MAX_ABI {
+                // Pinning a future ABI is allowed: it is what `best-effort` exists for.
+                a
+            } else {
+                cx.error("landlock.abi", "`landlock.abi` must be at least 1", None);
+                needed
+            }
+        }
+        Some(a) if a < needed => {
+            cx.error("landlock.abi", format!("`landlock.abi = {a}` is too old for the features used (they need ABI {needed})"), Some(format!("set `abi = {needed}` or remove the pin")));
+            needed
+        }
+        Some(a) => a,
+        None => needed,
+    };
+    let known_abi = abi.min(MAX_ABI);
+    let grants = |list: &Option<Vec<String>>,
+                  key: &str,
+                  rights: &[&str]|
+     -> Vec<(String, Vec<String>, Vec<String>)> {
+        match list {
+            Some(paths) => vec![(
+                key.to_owned(),
+                paths.clone(),
+                rights.iter().map(|s| (*s).to_owned()).collect(),
+            )],
+            None => Vec::new(),
+        }
+    };
+    let mut all = grants(&l.read, "landlock.read", READ);
+    all.extend(grants(&l.exec, "landlock.exec", EXEC));
+    all.extend(grants(&l.write, "landlock.write", WRITE));
+    all.extend(rules);
+    let handled: Vec<String> = access_names(known_abi);
+    let mut paths: Vec<LandlockPathPlan> = Vec::new();
+    for (key, list, rights) in all {
+        for (i, raw) in list.iter().enumerate() {
+            let k = format!("{key}[{i}]");
+            let Some(path) = cx.abs_path(&k, raw) else {
+                continue;
+            };
+            if let Some(fs) = fs {
+                if !fs.can_see(&path) {
+                    cx.error(
+                        &k,
+                        format!(
+                            "the sandbox cannot see `{}`: no mount provides it",
+                            path.display()
+                        ),
+                        Some("add a [[mount]] for it, or remove the rule".into()),
+                    );
+                }
+            }
+            let rights: Vec<String> = rights
+                .iter()
+                .filter(|r| handled.contains(r))
+                .cloned()
+                .collect();
+            merge_rule(&mut paths, path, rights);
+        }
+    }
+    let ports = |cx: &mut Ctx, key: &str, v: &Option<Vec<u16>>| {
+        v.as_ref().map(|ports| {
+            if ports.contains(&0) {
+                cx.error(key, format!("`{key}` cannot contain port 0"), None);
+            }
+            let mut p = ports.clone();
+            p.sort_unstable();
+            p.dedup();
+            p
+        })
+    };
+    let bind_tcp = ports(cx, "landlock.bind-tcp", &l.bind_tcp);
+    let connect_tcp = ports(cx, "landlock.connect-tcp", &l.connect_tcp);
+    let mut scopes = Vec::new();
+    for (i, s) in l.scope.iter().flatten().enumerate() {
+        match s.as_str() {
+            "abstract-unix-socket" | "signal" => {
+                if !scopes.contains(s) {
+                    scopes.push(s.clone());
+                }
+            }
+            other => {
+                let hint = did_you_mean(other, ["abstract-unix-socket", "signal"])
+                    .map(|m| format!("did you mean `{m}`?"));
+                cx.error(
+                    &format!("landlock.scope[{i}]"),
+                    format!("unknown Landlock scope `{other}`"),
+                    hint.or_else(|| Some("scopes: abstract-unix-socket, signal".into())),
+                );
+            }
+        }
+    }
+    Some(LandlockPlan {
+        compat: l.compat.unwrap_or(Compat::Required),
+        abi,
+        handled_fs: handled,
+        paths,
+        bind_tcp,
+        connect_tcp,
+        scopes,
+    })
+}
+
+fn order(r: &String) -> Option<usize> {
+    ACCESS_RIGHTS.iter().position(|(n, _)| n == r)
+}
+
+fn merge_rule(paths: &mut Vec<LandlockPathPlan>, path: PathBuf, rights: Vec<String>) {
+    match paths.iter_mut().find(|p| p.path == path) {
+        Some(p) => {
+            for r in rights {
+                if !p.access.contains(&r) {
+                    p.access.push(r);
+                }
+            }
+            p.access.sort_by_key(order);
+        }
+        None => {
+            let mut access = rights;
+            access.sort_by_key(order);
+            paths.push(LandlockPathPlan { path, access });
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! The compiler: a merged [`Profile`](crate::profile::Profile) plus [`HostFacts`] → [`Plan`].
+//!
+//! Pure: no syscalls, no environment reads (the environment comes in `HostFacts`). It
+//! resolves everything (variables, absolute normalized paths, bytes, syscall, capability,
+//! signal and rlimit numbers, defaults), collects every diagnostic before failing, and
+//! rejects contradictions. Diagnostics name profile keys; [`Loaded::locate`] turns keys into
+//! file:line:col through the origins recorded while merging.
+
+mod caps;
+mod cgroup;
+mod ctx;
+mod env;
+mod filesystem;
+mod landlock;
+mod namespaces;
+mod process;
+mod rlimit;
+mod seccomp;
+mod steps;
+mod systemd;
+mod vars;
+
+pub use ctx::Ctx;
+pub use landlock::{access_names, ACCESS_RIGHTS};
+
+use crate::diag::Diagnostics;
+use crate::host::HostFacts;
+use crate::plan::Plan;
+use crate::profile::load::Loaded;
+
+/// Inputs that are not part of the profile.
+#[derive(Debug, Clone, Default)]
+pub struct CompileOptions {
+    /// `stockade run P -- CMD ARGS`: replaces `process.command`.
+    pub command: Option<Vec<String>>,
+    /// A missing command is not an error (`check`, `plan` without `-- CMD`): the plan's
+    /// argv is then empty, to be given on the command line.
+    pub command_optional: bool,
+}
+
+/// A successful compilation: the plan and the warnings found on the way.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    pub plan: Plan,
+    pub warnings: Diagnostics,
+}
+
+/// Compile a loaded profile. Errors and warnings carry spans resolved from `loaded`.
+pub fn compile(
+    loaded: &Loaded,
+    host: &HostFacts,
+    opts: &CompileOptions,
+) -> Result<Compiled, Diagnostics> {
+    let mut cx = Ctx::new(host);
+    let p = &loaded.profile;
+    let ns = namespaces::compile(&mut cx, p);
+    let process = process::compile(&mut cx, p, &ns, opts);
+    let env = env::compile(&mut cx, p);
+    let fs = filesystem::compile(&mut cx, p, &ns);
+    let resources = cgroup::compile(&mut cx, p);
+    let rlimits = rlimit::compile(&mut cx, p);
+    let seccomp = seccomp::compile(&mut cx, p);
+    let landlock = landlock::compile(&mut cx, p, &fs);
+    let capabilities = caps::compile(&mut cx, p, &ns);
+    let systemd = systemd::compile(&mut cx, p);
+    let mut diags = cx.finish();
+    loaded.locate(&mut diags);
+    if diags.has_errors() {
+        return Err(diags);
+    }
+    let (Some(mut ns), Some(mut process), Some(fs), Some(capabilities)) =
+        (ns, process, fs, capabilities)
+    else {
+        return Err(diags);
+    };
+    process.env = env;
+    process::default_maps(&mut ns.plan, &process, host.uid, host.gid);
+    let mut plan = Plan {
+        source: loaded.name.clone(),
+        description: p.description.clone(),
+        process,
+        namespaces: ns.plan,
+        network: ns.network,
+        root: fs.root,
+        hostname: fs.hostname,
+        domainname: fs.domainname,
+        mounts: fs.mounts,
+        masked_paths: fs.masked_paths,
+        read_only_paths: fs.read_only_paths,
+        resources,
+        rlimits,
+        seccomp,
+        landlock,
+        capabilities,
+        systemd,
+        warnings: diags.0.iter().map(|d| d.message.clone()).collect(),
+        steps: Vec::new(),
+    };
+    plan.steps = steps::order(&plan, host);
+    Ok(Compiled {
+        plan,
+        warnings: diags,
+    })
+}

@@ -1,0 +1,373 @@
+//! Loading a profile: read the file, validate it on its own (so type errors point into the
+//! right file), follow `extends` (depth-first, cycle-checked), merge the layers with
+//! [`merge`](super::merge), and deserialize the merged tree into a typed [`Profile`].
+
+use super::builtin;
+use super::merge::merge;
+use super::node::Node;
+use super::Profile;
+use crate::diag::{did_you_mean, Diagnostic, Diagnostics, FileId, Sources, Span};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// How deep `extends` chains may go.
+pub const MAX_EXTENDS_DEPTH: usize = 32;
+
+/// A loaded and merged profile with everything needed to explain it.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The name the user gave (a path or `builtin:NAME`).
+    pub name: String,
+    pub profile: Profile,
+    /// Every file read, for diagnostics.
+    pub sources: Sources,
+    /// The merged tree, each value with its origin.
+    pub tree: Node,
+    /// Key path → origin of every merged value.
+    pub origins: BTreeMap<String, Span>,
+    /// The files in merge order (bases first, this profile last).
+    pub layers: Vec<String>,
+}
+
+impl Loaded {
+    /// The origin of a key, or of its closest parent that has one.
+    pub fn origin_of(&self, key: &str) -> Option<&Span> {
+        let mut k = key;
+        loop {
+            if let Some(s) = self.origins.get(k) {
+                return Some(s);
+            }
+            let cut = k.rfind(['.', '['])?;
+            k = &k[..cut];
+        }
+    }
+
+    /// Fill in spans of diagnostics that only name a key.
+    pub fn locate(&self, diags: &mut Diagnostics) {
+        for d in &mut diags.0 {
+            if d.span.is_none() {
+                if let Some(key) = &d.key {
+                    d.span = self.origin_of(key).cloned();
+                }
+            }
+        }
+    }
+}
+
+/// Loading failed; `sources` lets the caller render the diagnostics.
+#[derive(Debug, Clone)]
+pub struct LoadError {
+    pub diagnostics: Diagnostics,
+    pub sources: Sources,
+}
+
+/// Load a profile from a path or `builtin:NAME`.
+pub fn load(name: &str) -> Result<Loaded, LoadError> {
+    let mut loader = Loader::default();
+    let mut stack = Vec::new();
+    let tree = loader.layer(name, None, &mut stack);
+    let Some(tree) = tree.filter(|_| !loader.diags.has_errors()) else {
+        return Err(loader.fail());
+    };
+    let profile = match Profile::deserialize(tree.to_value()) {
+        Ok(p) => p,
+        Err(e) => {
+            // Each layer was valid alone; a merged result can still mix types (a list
+            // in one layer, a table in another).
+            loader.diags.push(Diagnostic::error(
+                "",
+                format!("merged profile is invalid: {}", e.message()),
+            ));
+            return Err(loader.fail());
+        }
+    };
+    let mut all = Vec::new();
+    tree.walk("", &mut all);
+    let origins = all
+        .into_iter()
+        .filter(|(k, _)| !k.is_empty())
+        .map(|(k, n)| (k, n.origin().clone()))
+        .collect();
+    Ok(Loaded {
+        name: name.to_owned(),
+        profile,
+        sources: loader.sources,
+        tree,
+        origins,
+        layers: loader.layers,
+    })
+}
+
+#[derive(Default)]
+struct Loader {
+    sources: Sources,
+    diags: Diagnostics,
+    layers: Vec<String>,
+}
+
+impl Loader {
+    fn fail(self) -> LoadError {
+        LoadError {
+            diagnostics: self.diags,
+            sources: self.sources,
+        }
+    }
+
+    /// Load one layer and everything it extends; `referrer` is the `extends` entry naming it.
+    fn layer(
+        &mut self,
+        name: &str,
+        referrer: Option<&Span>,
+        stack: &mut Vec<String>,
+    ) -> Option<Node> {
+        let (display, text, dir, identity) = self.read(name, referrer)?;
+        if stack.contains(&identity) {
+            let chain = stack
+                .iter()
+                .chain(std::iter::once(&identity))
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(" -> ");
+            self.report(
+                referrer,
+                format!("`extends` cycle: {chain}"),
+                Some("remove one of the `extends` entries in the cycle"),
+            );
+            return None;
+        }
+        if stack.len() >= MAX_EXTENDS_DEPTH {
+            self.report(
+                referrer,
+                format!("`extends` chain deeper than {MAX_EXTENDS_DEPTH} files at `{display}`"),
+                Some("flatten the chain of base profiles"),
+            );
+            return None;
+        }
+        let file = self.sources.add(display, text);
+        let text = self.sources.files[file].text.clone();
+        let node = self.parse(file, &text)?;
+        let Node::Table {
+            mut entries,
+            origin,
+        } = node
+        else {
+            return None;
+        };
+        let extends = entries.remove("extends");
+        stack.push(identity);
+        let mut merged: Option<Node> = None;
+        if let Some(Node::Array { items, .. }) = extends {
+            for item in items {
+                let Node::Scalar {
+                    value: toml::Value::String(target),
+                    origin,
+                } = &item
+                else {
+                    continue;
+                };
+                let resolved = resolve_extends(target, dir.as_deref());
+                if let Some(layer) = self.layer(&resolved, Some(origin), stack) {
+                    match merged.as_mut() {
+                        Some(m) => merge(m, layer, ""),
+                        None => merged = Some(layer),
+                    }
+                }
+            }
+        }
+        stack.pop();
+        // Post-order: a file's bases were merged before it.
+        if let Some(f) = self.sources.get(file) {
+            self.layers.push(f.name.clone());
+        }
+        let own = Node::Table { entries, origin };
+        Some(match merged {
+            Some(mut m) => {
+                merge(&mut m, own, "");
+                m
+            }
+            None => own,
+        })
+    }
+
+    /// Read a layer's text. Returns (display name, text, directory for relative paths,
+    /// identity for cycle detection).
+    fn read(
+        &mut self,
+        name: &str,
+        referrer: Option<&Span>,
+    ) -> Option<(String, String, Option<PathBuf>, String)> {
+        if let Some(b) = name.strip_prefix("builtin:") {
+            return match builtin::get(b) {
+                Some(text) => Some((name.to_owned(), text.to_owned(), None, name.to_owned())),
+                None => {
+                    let hint = did_you_mean(b, builtin::names())
+                        .map(|m| format!("did you mean `builtin:{m}`?"))
+                        .unwrap_or_else(|| {
+                            format!(
+                                "built-in profiles: {}",
+                                builtin::names().collect::<Vec<_>>().join(", ")
+                            )
+                        });
+                    self.report(
+                        referrer,
+                        format!("no built-in profile `{name}`"),
+                        Some(&hint),
+                    );
+                    None
+                }
+            };
+        }
+        let path = Path::new(name);
+        match std::fs::read_to_string(path) {
+            Ok(text) => {
+                let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+                let dir = canonical.parent().map(Path::to_path_buf);
+                Some((name.to_owned(), text, dir, canonical.display().to_string()))
+            }
+            Err(e) => {
+                let what = if referrer.is_some() {
+                    "extended profile"
+                } else {
+                    "profile"
+                };
+                self.report(referrer, format!("cannot read {what} `{name}`: {e}"), Some("paths in `extends` are relative to the file that names them; built-in profiles are written `builtin:NAME`"));
+                None
+            }
+        }
+    }
+
+    /// Parse and validate one file on its own, and substitute `${PROFILE_DIR}`.
+    fn parse(&mut self, file: FileId, text: &str) -> Option<Node> {
+        let whole = 0..text.len();
+        let spans = match toml::de::DeTable::parse(text) {
+            Ok(t) => t,
+            Err(e) => {
+                self.toml_error(file, &e, text);
+                return None;
+            }
+        };
+        // Typed validation of this layer alone: unknown keys and wrong types point here.
+        if let Err(e) = toml::from_str::<Profile>(text) {
+            self.toml_error(file, &e, text);
+            return None;
+        }
+        let values: toml::Table = match toml::from_str(text) {
+            Ok(t) => t,
+            Err(e) => {
+                self.toml_error(file, &e, text);
+                return None;
+            }
+        };
+        match values.get("version") {
+            Some(toml::Value::Integer(1)) => {}
+            Some(_) => {
+                let span = spans
+                    .get_ref()
+                    .iter()
+                    .find(|(k, _)| k.get_ref().as_ref() == "version")
+                    .map(|(_, v)| v.span());
+                self.diags.push(
+                    Diagnostic::error("version", "unsupported profile format version")
+                        .at(Span {
+                            file,
+                            range: span.unwrap_or(0..0),
+                        })
+                        .help("this stockade reads `version = 1`"),
+                );
+                return None;
+            }
+            None => {
+                self.diags.push(
+                    Diagnostic::error("version", "missing `version = 1`")
+                        .at(Span { file, range: 0..0 })
+                        .help("start every profile with `version = 1` so future formats can be told apart"),
+                );
+                return None;
+            }
+        }
+        let mut node = Node::from_table(&values, spans.get_ref(), file, whole);
+        let dir = self
+            .sources
+            .get(file)
+            .filter(|f| !f.name.starts_with("builtin:"))
+            .and_then(|f| std::fs::canonicalize(&f.name).ok())
+            .and_then(|p| p.parent().map(|d| d.display().to_string()));
+        substitute_profile_dir(&mut node, dir.as_deref());
+        Some(node)
+    }
+
+    fn toml_error(&mut self, file: FileId, e: &toml::de::Error, text: &str) {
+        let range = e.span().unwrap_or(0..0);
+        let message = e.message().trim().to_owned();
+        let help = key_hint(
+            &message,
+            &text[range.clone().start.min(text.len())..range.end.min(text.len())],
+        );
+        let mut d = Diagnostic::error("", message).at(Span { file, range });
+        d.help = help;
+        self.diags.push(d);
+    }
+
+    fn report(&mut self, at: Option<&Span>, message: String, help: Option<&str>) {
+        let mut d = Diagnostic::error("", message);
+        d.span = at.cloned();
+        d.help = help.map(str::to_owned);
+        self.diags.push(d);
+    }
+}
+
+/// "did you mean" for serde's `unknown field `x`, expected one of `a`, `b``.
+fn key_hint(message: &str, found: &str) -> Option<String> {
+    let rest = message.split_once("expected one of ")?.1;
+    let candidates: Vec<&str> = rest.split('`').skip(1).step_by(2).collect();
+    let word = found.trim().trim_matches('"');
+    match did_you_mean(word, candidates.iter().copied()) {
+        Some(m) => Some(format!("did you mean `{m}`?")),
+        None => message
+            .contains("unknown field")
+            .then(|| format!("valid keys here: {}", candidates.join(", "))),
+    }
+}
+
+fn resolve_extends(target: &str, dir: Option<&Path>) -> String {
+    if target.starts_with("builtin:") || Path::new(target).is_absolute() {
+        return target.to_owned();
+    }
+    let joined = match dir {
+        Some(d) => d.join(target),
+        None => return target.to_owned(),
+    };
+    // Shown to the user: relative to the current directory when beneath it.
+    match std::env::current_dir() {
+        Ok(cwd) => match joined.strip_prefix(&cwd) {
+            Ok(rel) => rel.display().to_string(),
+            Err(_) => joined.display().to_string(),
+        },
+        Err(_) => joined.display().to_string(),
+    }
+}
+
+/// `${PROFILE_DIR}` is the directory of the file that wrote it, so it is resolved per layer
+/// before merging; every other variable is resolved by the compiler.
+fn substitute_profile_dir(node: &mut Node, dir: Option<&str>) {
+    match node {
+        Node::Scalar {
+            value: toml::Value::String(s),
+            ..
+        } => {
+            if let Some(d) = dir {
+                if s.contains("${PROFILE_DIR}") {
+                    *s = s.replace("${PROFILE_DIR}", d);
+                }
+            }
+        }
+        Node::Scalar { .. } => {}
+        Node::Array { items, .. } => items
+            .iter_mut()
+            .for_each(|n| substitute_profile_dir(n, dir)),
+        Node::Table { entries, .. } => entries
+            .values_mut()
+            .for_each(|n| substitute_profile_dir(n, dir)),
+    }
+}
