@@ -78,7 +78,11 @@ fn process_maps_every_field() {
     assert_eq!(p["noNewPrivileges"], true);
     let caps = &p["capabilities"];
     for set in ["bounding", "effective", "permitted", "inheritable"] {
-        assert_eq!(caps[set], json!(["CAP_CHOWN", "CAP_NET_BIND_SERVICE"]), "{set}");
+        assert_eq!(
+            caps[set],
+            json!(["CAP_CHOWN", "CAP_NET_BIND_SERVICE"]),
+            "{set}"
+        );
     }
     assert_eq!(caps["ambient"], json!(["CAP_NET_BIND_SERVICE"]));
     assert_eq!(
@@ -113,8 +117,31 @@ fn linux_section_maps_namespaces_maps_and_paths() {
         l["timeOffsets"],
         json!({"boottime": {"secs": -60, "nanosecs": 0}, "monotonic": {"secs": 3600, "nanosecs": 0}})
     );
-    assert_eq!(l["maskedPaths"], json!(["/proc/kcore", "/proc/keys"]));
-    assert_eq!(l["readonlyPaths"], json!(["/proc/sys"]));
+    // The Plan's own paths first, then what stockade's proc mount protects by itself.
+    assert_eq!(
+        l["maskedPaths"],
+        json!([
+            "/proc/kcore",
+            "/proc/keys",
+            "/proc/latency_stats",
+            "/proc/timer_list",
+            "/proc/timer_stats",
+            "/proc/sched_debug",
+            "/proc/acpi",
+            "/proc/asound",
+            "/proc/scsi"
+        ])
+    );
+    assert_eq!(
+        l["readonlyPaths"],
+        json!([
+            "/proc/sys",
+            "/proc/sysrq-trigger",
+            "/proc/irq",
+            "/proc/bus",
+            "/proc/fs"
+        ])
+    );
     assert_eq!(l["rootfsPropagation"], "private");
     assert_eq!(c["hostname"], "sandbox");
     assert_eq!(c["domainname"], "example.org");
@@ -220,14 +247,28 @@ fn mounts_keep_order_options_and_map_the_special_types() {
     assert_eq!(m[1]["options"], json!(["bind", "ro", "nosuid", "nodev"]));
     assert_eq!(
         m[4]["options"],
-        json!(["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"])
+        json!([
+            "nosuid",
+            "noexec",
+            "newinstance",
+            "ptmxmode=0666",
+            "mode=0620"
+        ])
     );
+    assert_eq!(
+        m[3]["options"],
+        json!(["nosuid", "noexec", "mode=0755", "size=65536"])
+    );
+    assert_eq!(m[5]["options"], json!(["nosuid", "nodev", "mode=1777"]));
     assert_eq!(
         m[7]["options"],
         json!(["nosuid", "nodev", "mode=1777", "size=67108864"])
     );
     assert_eq!(m[9]["source"], "files/10-hosts");
-    assert_eq!(m[10]["options"], json!(["ro", "nosuid", "nodev", "lowerdir=/srv/a:/srv/b"]));
+    assert_eq!(
+        m[10]["options"],
+        json!(["ro", "nosuid", "nodev", "lowerdir=/srv/a:/srv/b"])
+    );
 }
 
 #[test]
@@ -249,20 +290,30 @@ fn what_oci_cannot_say_becomes_notes_and_annotations() {
         "org.stockade.systemd",
         "org.stockade.rootfs", // the symlink inside /tmp
     ] {
-        assert!(not_enforced.contains(&key), "{key} missing in {not_enforced:?}");
+        assert!(
+            not_enforced.contains(&key),
+            "{key} missing in {not_enforced:?}"
+        );
         assert!(a.get(key).is_some(), "annotation {key} missing");
     }
     for n in &exported.notes {
         assert!(a.get(&n.key).is_some(), "note {n} has no annotation");
     }
-    let landlock: Value = serde_json::from_str(a["org.stockade.landlock"].as_str().unwrap()).unwrap();
+    let landlock: Value =
+        serde_json::from_str(a["org.stockade.landlock"].as_str().unwrap()).unwrap();
     assert_eq!(landlock["connect-tcp"], json!([443]));
     assert_eq!(landlock["paths"][0]["path"], "/usr");
     let timeout: Value = serde_json::from_str(a["org.stockade.timeout"].as_str().unwrap()).unwrap();
-    assert_eq!(timeout, json!({"timeout-ms": 90000, "kill-signal": "SIGINT", "grace-ms": 5000}));
+    assert_eq!(
+        timeout,
+        json!({"timeout-ms": 90000, "kill-signal": "SIGINT", "grace-ms": 5000})
+    );
     // The minimal plan needs only the approximation of its tmpfs root.
     let minimal = export_config(&minimal_plan()).unwrap();
-    assert!(minimal.notes.iter().all(|n| n.kind == NoteKind::Approximated));
+    assert!(minimal
+        .notes
+        .iter()
+        .all(|n| n.kind == NoteKind::Approximated));
 }
 
 #[test]
@@ -298,9 +349,15 @@ fn bundle_gets_config_rootfs_entries_and_files() {
     let work = std::fs::metadata(rootfs.join("work")).unwrap();
     assert!(work.is_dir());
     assert_eq!(work.permissions().mode() & 0o7777, 0o755);
-    assert!(!rootfs.join("tmp/link").exists(), "symlink inside a tmpfs mount cannot be made");
+    assert!(
+        !rootfs.join("tmp/link").exists(),
+        "symlink inside a tmpfs mount cannot be made"
+    );
     let hosts = bundle.join("files/10-hosts");
-    assert_eq!(std::fs::read_to_string(&hosts).unwrap(), "127.0.0.1 localhost\n");
+    assert_eq!(
+        std::fs::read_to_string(&hosts).unwrap(),
+        "127.0.0.1 localhost\n"
+    );
     assert_eq!(
         std::fs::metadata(&hosts).unwrap().permissions().mode() & 0o7777,
         0o644
@@ -308,7 +365,10 @@ fn bundle_gets_config_rootfs_entries_and_files() {
     // A second export into the now non-empty bundle is refused and changes nothing.
     let err = export_bundle(&minimal_plan(), &bundle, false).unwrap_err();
     assert!(err.to_string().contains("not empty"), "{err}");
-    assert_eq!(std::fs::read_to_string(bundle.join("config.json")).unwrap(), text);
+    assert_eq!(
+        std::fs::read_to_string(bundle.join("config.json")).unwrap(),
+        text
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -323,7 +383,9 @@ fn failed_export_leaves_nothing_behind() {
         stockade::plan::MountPlan {
             target: "/x".into(),
             flags: Default::default(),
-            op: stockade::plan::MountOp::Symlink { link: "/etc".into() },
+            op: stockade::plan::MountOp::Symlink {
+                link: "/etc".into(),
+            },
         },
         stockade::plan::MountPlan {
             target: "/x/y".into(),
@@ -347,10 +409,7 @@ fn empty_command_is_an_error() {
 }
 
 fn tempdir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "stockade-oci-test-{name}-{}",
-        std::process::id()
-    ));
+    let dir = std::env::temp_dir().join(format!("stockade-oci-test-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir

@@ -69,6 +69,10 @@ pub(super) enum MountOrigin {
     Dir { mode: u32, flags: Flags },
     /// A bind that stockade skips when its source is missing.
     OptionalBind,
+    /// A proc, devpts or mqueue mount whose flags stockade's executor forces beyond the
+    /// profile's (nosuid, nodev, noexec): the OCI options carry the forced ones, this the
+    /// profile's.
+    Forced { flags: Flags },
 }
 
 /// A `dir` or `symlink` mount created inside the bundle's rootfs (`org.stockade.rootfs`).
@@ -87,11 +91,13 @@ pub(super) struct RootfsOrigin {
     pub created: bool,
 }
 
-/// The process lifecycle settings OCI has no field for (`org.stockade.timeout`).
+/// The wall-time limit and how the payload is stopped (`org.stockade.timeout`). Always
+/// written: the stop signal and grace period also matter without a limit (stockade's
+/// supervisor uses them when it is told to stop).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(super) struct Timeout {
-    pub timeout_ms: u64,
+    pub timeout_ms: Option<u64>,
     pub kill_signal: String,
     pub grace_ms: u64,
 }

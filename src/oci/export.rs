@@ -1,16 +1,16 @@
 //! Plan → OCI bundle (`config.json`, `rootfs/`, `files/`).
 
 use super::annotations::{self as ann};
-use super::mounts::map_mounts;
+use super::mounts::{map_mounts, PROC_MASKED, PROC_READ_ONLY};
 use super::resources::map_resources;
 use super::seccomp::map_seccomp;
 use super::{json, Note, NoteKind, OciError, OCI_VERSION};
-use crate::plan::{Compat, IdMap, Plan, RootKind};
+use crate::plan::{Compat, IdMap, MountOp, Plan, RootKind};
 use oci_spec::runtime::{
     Capabilities, Capability, LinuxBuilder, LinuxCapabilities, LinuxCapabilitiesBuilder,
     LinuxIdMapping, LinuxIdMappingBuilder, LinuxNamespace, LinuxNamespaceBuilder,
-    LinuxNamespaceType, LinuxTimeOffset, LinuxTimeOffsetBuilder, PosixRlimit,
-    PosixRlimitBuilder, PosixRlimitType, ProcessBuilder, RootBuilder, Spec, UserBuilder,
+    LinuxNamespaceType, LinuxTimeOffset, LinuxTimeOffsetBuilder, PosixRlimit, PosixRlimitBuilder,
+    PosixRlimitType, ProcessBuilder, RootBuilder, Spec, UserBuilder,
 };
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
@@ -163,13 +163,13 @@ fn process_notes(
             ),
         );
     }
+    let value = ann::Timeout {
+        timeout_ms: p.timeout_ms,
+        kill_signal: p.kill_signal.name.clone(),
+        grace_ms: p.grace_ms,
+    };
+    annotations.insert(ann::TIMEOUT.into(), to_json(&value)?);
     if let Some(ms) = p.timeout_ms {
-        let value = ann::Timeout {
-            timeout_ms: ms,
-            kill_signal: p.kill_signal.name.clone(),
-            grace_ms: p.grace_ms,
-        };
-        annotations.insert(ann::TIMEOUT.into(), to_json(&value)?);
         note(
             NoteKind::NotEnforced,
             ann::TIMEOUT,
@@ -264,10 +264,10 @@ fn build_process(plan: &Plan) -> Result<oci_spec::runtime::Process, OciError> {
         .rlimits
         .iter()
         .map(|r| {
-            let typ: PosixRlimitType =
-                serde_json::from_value(serde_json::Value::String(r.name.clone())).map_err(
-                    |_| build_err(&format!("rlimit {}", r.name), "OCI does not know it"),
-                )?;
+            let typ: PosixRlimitType = serde_json::from_value(serde_json::Value::String(
+                r.name.clone(),
+            ))
+            .map_err(|_| build_err(&format!("rlimit {}", r.name), "OCI does not know it"))?;
             PosixRlimitBuilder::default()
                 .typ(typ)
                 .soft(r.soft)
@@ -371,8 +371,12 @@ fn build_linux(plan: &Plan) -> Result<oci_spec::runtime::Linux, OciError> {
         // knows the non-recursive names; runc and crun first make the whole tree rslave,
         // so nothing the sandbox mounts reaches the host either way.
         .rootfs_propagation("private")
-        .masked_paths(paths(&plan.masked_paths)?)
-        .readonly_paths(paths(&plan.read_only_paths)?);
+        .masked_paths(with_proc_paths(plan, &plan.masked_paths, &PROC_MASKED)?)
+        .readonly_paths(with_proc_paths(
+            plan,
+            &plan.read_only_paths,
+            &PROC_READ_ONLY,
+        )?);
     if ns.user {
         b = b
             .uid_mappings(id_maps(&ns.uid_map)?)
@@ -410,6 +414,20 @@ fn build_linux(plan: &Plan) -> Result<oci_spec::runtime::Linux, OciError> {
     linux.set_cgroups_path(None);
     linux.set_mount_label(None);
     Ok(linux)
+}
+
+/// The Plan's paths, then the ones stockade's executor protects below each proc mount.
+fn with_proc_paths(plan: &Plan, own: &[PathBuf], names: &[&str]) -> Result<Vec<String>, OciError> {
+    let mut out = paths(own)?;
+    for m in plan.mounts.iter().filter(|m| m.op == MountOp::Proc) {
+        for name in names {
+            let p = paths(&[m.target.join(name)])?.remove(0);
+            if !out.contains(&p) {
+                out.push(p);
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn paths(ps: &[PathBuf]) -> Result<Vec<String>, OciError> {

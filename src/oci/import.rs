@@ -6,6 +6,7 @@ use super::annotations as ann;
 use super::import_linux::{import_linux, LinuxParts};
 use super::import_mounts::import_mounts;
 use super::import_toml::{render, Comments};
+use super::mounts::{PROC_MASKED, PROC_READ_ONLY};
 use super::OciError;
 use crate::profile::caps::Capabilities;
 use crate::profile::env::Env;
@@ -44,15 +45,17 @@ fn import_impl(config_json: &str, bundle: Option<&Path>) -> Result<String, OciEr
             reason: format!("version {version} is not a 1.x runtime-spec version"),
         });
     }
-    comments.header.push(format!("Imported from an OCI config.json (ociVersion {version})."));
+    comments.header.push(format!(
+        "Imported from an OCI config.json (ociVersion {version})."
+    ));
 
     let annotations = top.take("annotations").map(read_annotations).transpose()?;
     let annotations = annotations.unwrap_or_default();
     for key in annotations.keys() {
         if !key.starts_with(super::ANNOTATION_PREFIX) {
-            comments
-                .header
-                .push(format!("Annotation `{key}` carries no sandbox setting; not imported."));
+            comments.header.push(format!(
+                "Annotation `{key}` carries no sandbox setting; not imported."
+            ));
         }
     }
     let stock = |k: &str| annotations.get(k).map(String::as_str);
@@ -101,6 +104,18 @@ fn import_impl(config_json: &str, bundle: Option<&Path>) -> Result<String, OciEr
         profile.mount = Some(mounts);
     }
 
+    // stockade's proc mounts protect these paths themselves; listing them again would only
+    // repeat what the mount does.
+    let mut masked_paths = linux.masked_paths.clone();
+    let mut read_only_paths = linux.read_only_paths.clone();
+    for m in profile.mount.iter().flatten() {
+        if m.kind == crate::profile::mount::MountKind::Proc {
+            let t = m.target.clone().unwrap_or_else(|| "/proc".into());
+            let t = t.trim_end_matches('/');
+            masked_paths.retain(|p| !PROC_MASKED.iter().any(|n| *p == format!("{t}/{n}")));
+            read_only_paths.retain(|p| !PROC_READ_ONLY.iter().any(|n| *p == format!("{t}/{n}")));
+        }
+    }
     let hostname = top.opt_text("hostname")?;
     let domainname = top.opt_text("domainname")?;
     profile.filesystem = Some(Filesystem {
@@ -108,13 +123,12 @@ fn import_impl(config_json: &str, bundle: Option<&Path>) -> Result<String, OciEr
         read_only: Some(read_only),
         hostname,
         domainname,
-        masked_paths: Some(linux.masked_paths.clone()),
-        read_only_paths: Some(linux.read_only_paths.clone()),
+        masked_paths: Some(masked_paths),
+        read_only_paths: Some(read_only_paths),
     });
 
     let (proc_v, proc_path) = top.req("process")?;
-    let (process, env, caps, rlimits) =
-        import_process(proc_v, &proc_path, pid_ns, &annotations)?;
+    let (process, env, caps, rlimits) = import_process(proc_v, &proc_path, pid_ns, &annotations)?;
     profile.process = Some(process);
     profile.env = Some(env);
     profile.capabilities = Some(caps);
@@ -194,12 +208,15 @@ fn import_process(
     if let Some((env_v, env_path)) = o.take("env") {
         for (i, e) in array(env_v, &env_path)?.iter().enumerate() {
             let p = format!("{env_path}[{i}]");
-            let e = text(e, &p)?;
+            let e = e.as_str().ok_or_else(|| OciError::Invalid {
+                path: p.clone(),
+                reason: "expected a string".into(),
+            })?;
             let (k, val) = e.split_once('=').ok_or_else(|| OciError::Invalid {
                 path: p.clone(),
                 reason: "an environment entry must be NAME=value".into(),
             })?;
-            if set.insert(k.to_string(), val.to_string()).is_some() {
+            if set.insert(k.to_string(), escape(val)).is_some() {
                 return Err(OciError::Invalid {
                     path: p,
                     reason: format!("`{k}` is set twice"),
@@ -237,14 +254,16 @@ fn import_process(
         grace: None,
     };
     if pid_ns {
-        process.pid1 = Some(if annotations.get(ann::INIT).map(String::as_str) == Some("true") {
-            Pid1::Init
-        } else {
-            Pid1::Payload
-        });
+        process.pid1 = Some(
+            if annotations.get(ann::INIT).map(String::as_str) == Some("true") {
+                Pid1::Init
+            } else {
+                Pid1::Payload
+            },
+        );
     }
     if let Some(t) = timeout {
-        process.timeout = Some(ms_text(t.timeout_ms));
+        process.timeout = t.timeout_ms.map(ms_text);
         process.kill_signal = Some(IntOrString::Str(t.kill_signal));
         process.grace = Some(ms_text(t.grace_ms));
     }
@@ -344,7 +363,13 @@ fn import_caps(o: &mut Obj, path: &str) -> Result<(Vec<String>, Vec<String>), Oc
     };
     let mut c = Obj::new(&cpath, v)?;
     let mut sets: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
-    for name in ["bounding", "effective", "permitted", "inheritable", "ambient"] {
+    for name in [
+        "bounding",
+        "effective",
+        "permitted",
+        "inheritable",
+        "ambient",
+    ] {
         let set = match c.take(name) {
             Some((v, p)) => array(v, &p)?
                 .iter()
@@ -373,12 +398,19 @@ fn import_caps(o: &mut Obj, path: &str) -> Result<(Vec<String>, Vec<String>), Oc
             reason: format!("{extra} is ambient but not in the bounding set"),
         });
     }
-    Ok((keep.into_iter().collect(), sets["ambient"].iter().cloned().collect()))
+    Ok((
+        keep.into_iter().collect(),
+        sets["ambient"].iter().cloned().collect(),
+    ))
 }
 
 fn cap_name(v: &Value, path: &str) -> Result<String, OciError> {
     let s = text(v, path)?.to_ascii_uppercase();
-    let s = if s.starts_with("CAP_") { s } else { format!("CAP_{s}") };
+    let s = if s.starts_with("CAP_") {
+        s
+    } else {
+        format!("CAP_{s}")
+    };
     serde_json::from_value::<oci_spec::runtime::Capability>(Value::String(s.clone())).map_err(
         |_| OciError::Invalid {
             path: path.into(),
@@ -443,7 +475,7 @@ pub(super) fn parse_annotation<T: serde::de::DeserializeOwned>(
 /// A path from the config, made absolute against the bundle when relative.
 pub(super) fn resolve(p: &str, bundle: Option<&Path>, path: &str) -> Result<String, OciError> {
     if p.starts_with('/') {
-        return Ok(p.to_string());
+        return Ok(escape(p));
     }
     match bundle {
         Some(b) => {
@@ -462,8 +494,7 @@ pub(super) fn resolve(p: &str, bundle: Option<&Path>, path: &str) -> Result<Stri
                 path: path.into(),
                 reason: "the bundle path is not valid UTF-8".into(),
             })?;
-            check_no_variable(s, path)?;
-            Ok(s.to_string())
+            Ok(escape(s))
         }
         None => Err(OciError::Unsupported {
             path: path.into(),
@@ -495,7 +526,11 @@ pub(super) fn join(path: &str, key: &str) -> String {
 impl<'a> Obj<'a> {
     pub fn new(path: &str, v: &'a Value) -> Result<Obj<'a>, OciError> {
         let map = v.as_object().ok_or_else(|| OciError::Invalid {
-            path: if path.is_empty() { "(top level)".into() } else { path.into() },
+            path: if path.is_empty() {
+                "(top level)".into()
+            } else {
+                path.into()
+            },
             reason: "expected an object".into(),
         })?;
         Ok(Obj {
@@ -621,8 +656,10 @@ fn first_leaf(v: &Value, path: &str) -> String {
 fn unsupported_reason(key: &str) -> &'static str {
     match key {
         "hooks" => "stockade runs no OCI hooks",
-        "devices" => "stockade creates no device nodes besides its `dev` mount and manages no \
-                      device cgroup",
+        "devices" => {
+            "stockade creates no device nodes besides its `dev` mount and manages no \
+                      device cgroup"
+        }
         "sysctl" => "stockade sets no sysctls",
         "apparmorProfile" | "selinuxLabel" | "mountLabel" => {
             "stockade applies no AppArmor or SELinux labels"
@@ -653,23 +690,17 @@ pub(super) fn u64_of(v: &Value, path: &str) -> Result<u64, OciError> {
     })
 }
 
-/// A string that goes into the profile verbatim: it must not contain `${`, which profiles
-/// expand as a variable.
+/// A string as the profile must write it: stockade expands `${...}` in commands, values and
+/// paths, so every `$` is doubled (`$$` is a literal `$`). Strings stockade does not expand
+/// (syscall and capability names, mount options) never contain a valid `$`.
 pub(super) fn text(v: &Value, path: &str) -> Result<String, OciError> {
     let s = v.as_str().ok_or_else(|| OciError::Invalid {
         path: path.into(),
         reason: "expected a string".into(),
     })?;
-    check_no_variable(s, path)?;
-    Ok(s.to_string())
+    Ok(escape(s))
 }
 
-fn check_no_variable(s: &str, path: &str) -> Result<(), OciError> {
-    if s.contains("${") {
-        return Err(OciError::Unsupported {
-            path: path.into(),
-            reason: "contains `${`, which a stockade profile would expand as a variable".into(),
-        });
-    }
-    Ok(())
+pub(super) fn escape(s: &str) -> String {
+    s.replace('$', "$$")
 }

@@ -3,7 +3,7 @@
 
 use super::annotations as ann;
 use super::errno;
-use super::import::{array, parse_annotation, text, Obj};
+use super::import::{array, escape, parse_annotation, text, Obj};
 use super::import_toml::Comments;
 use super::resources::{blkio_to_io_weight, shares_to_weight};
 use super::OciError;
@@ -221,9 +221,8 @@ fn landlock_profile(l: ann::Landlock) -> Result<Landlock, OciError> {
             l.paths
                 .into_iter()
                 .map(|p| {
-                    text(&Value::String(p.path.clone()), &path)?;
                     Ok(LandlockRule {
-                        paths: vec![p.path],
+                        paths: vec![escape(&p.path)],
                         access: p.access,
                     })
                 })
@@ -257,12 +256,13 @@ fn import_resources(
                          the swap limit"
                     .into(),
             })?;
-            let only_swap = swap.checked_sub(limit).filter(|s| *s >= 0).ok_or_else(|| {
-                OciError::Invalid {
-                    path: format!("{mp}.swap"),
-                    reason: "memory + swap is below the memory limit".into(),
-                }
-            })?;
+            let only_swap =
+                swap.checked_sub(limit)
+                    .filter(|s| *s >= 0)
+                    .ok_or_else(|| OciError::Invalid {
+                        path: format!("{mp}.swap"),
+                        reason: "memory + swap is below the memory limit".into(),
+                    })?;
             r.memory_swap = Some(int(only_swap as u64));
         }
         if m.opt_bool("disableOOMKiller")? == Some(true) {
@@ -318,9 +318,7 @@ fn import_resources(
             };
             match k.as_str() {
                 "memory.high" => r.memory_high = Some(int(n()?)),
-                "memory.swap.max" if r.memory_swap.is_none() => {
-                    r.memory_swap = Some(int(n()?))
-                }
+                "memory.swap.max" if r.memory_swap.is_none() => r.memory_swap = Some(int(n()?)),
                 "io.weight" => r.io_weight = Some(n()?),
                 _ => {
                     return Err(OciError::Unsupported {
@@ -338,7 +336,10 @@ fn import_resources(
         return Ok(None);
     }
     if let Some(c) = annotations.get(ann::RESOURCES_COMPAT) {
-        r.compat = Some(compat_of(c, &format!("annotations.{}", ann::RESOURCES_COMPAT))?);
+        r.compat = Some(compat_of(
+            c,
+            &format!("annotations.{}", ann::RESOURCES_COMPAT),
+        )?);
     }
     Ok(Some(r))
 }
@@ -393,7 +394,9 @@ fn import_seccomp(v: &Value, path: &str) -> Result<Seccomp, OciError> {
                 other => {
                     return Err(OciError::Unsupported {
                         path: p,
-                        reason: format!("stockade filters only the native ABI, x86 and x32, not `{other}`"),
+                        reason: format!(
+                            "stockade filters only the native ABI, x86 and x32, not `{other}`"
+                        ),
                     })
                 }
             };
@@ -520,4 +523,3 @@ fn import_arg(v: &Value, path: &str) -> Result<SeccompArg, OciError> {
         mask: mask.map(num),
     })
 }
-

@@ -1,7 +1,7 @@
 //! `mounts` → `[[mount]]`, restoring stockade's own mount types from its annotations.
 
 use super::annotations::{self as ann, Flags, MountOrigin, RootfsOrigin};
-use super::import::{array, parse_annotation, resolve, text, Obj};
+use super::import::{array, escape, parse_annotation, resolve, text, Obj};
 use super::OciError;
 use crate::profile::mount::{Mount, MountKind};
 use crate::profile::IntOrString;
@@ -10,22 +10,20 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 fn blank(kind: MountKind, target: String, flags: Flags) -> Mount {
-    let applies_ro = matches!(
-        kind,
-        MountKind::Bind | MountKind::Tmpfs | MountKind::Overlay | MountKind::File
-    );
+    // Profiles take `read-only` only where it applies, and no flags at all on a dir or
+    // symlink (they are created, not mounted).
+    let created = matches!(kind, MountKind::Dir | MountKind::Symlink);
+    let flag = |on: bool| (!created).then_some(on);
     Mount {
         kind,
         source: None,
         target: Some(target),
-        // Written where the profile knows `read-only`; elsewhere only when set, so that a
-        // flag that does not apply is an error from the compiler, never dropped.
-        read_only: (applies_ro || flags.read_only).then_some(flags.read_only),
+        read_only: takes_read_only(kind).then_some(flags.read_only),
         recursive: None,
         optional: None,
-        nosuid: Some(flags.nosuid),
-        nodev: Some(flags.nodev),
-        noexec: Some(flags.noexec),
+        nosuid: flag(flags.nosuid),
+        nodev: flag(flags.nodev),
+        noexec: flag(flags.noexec),
         size: None,
         mode: None,
         content: None,
@@ -33,6 +31,13 @@ fn blank(kind: MountKind, target: String, flags: Flags) -> Mount {
         upper: None,
         work: None,
     }
+}
+
+fn takes_read_only(kind: MountKind) -> bool {
+    matches!(
+        kind,
+        MountKind::Bind | MountKind::Tmpfs | MountKind::Overlay | MountKind::File
+    )
 }
 
 fn mode(m: u32) -> IntOrString {
@@ -69,20 +74,19 @@ pub(super) fn import_mounts(
     let mut out = Vec::new();
     let emit_rootfs = |pos: usize, out: &mut Vec<Mount>| {
         for r in rootfs.iter().filter(|r| r.position == pos) {
-            let mut m = match (&r.dir_mode, &r.symlink) {
+            let m = match (&r.dir_mode, &r.symlink) {
                 (Some(mo), _) => {
-                    let mut m = blank(MountKind::Dir, r.target.clone(), r.flags);
+                    let mut m = blank(MountKind::Dir, escape(&r.target), r.flags);
                     m.mode = Some(mode(*mo));
                     m
                 }
                 (None, Some(link)) => {
-                    let mut m = blank(MountKind::Symlink, r.target.clone(), r.flags);
-                    m.source = Some(link.clone());
+                    let mut m = blank(MountKind::Symlink, escape(&r.target), r.flags);
+                    m.source = Some(escape(link));
                     m
                 }
                 (None, None) => continue,
             };
-            m.read_only = r.flags.read_only.then_some(true);
             out.push(m);
         }
     };
@@ -101,19 +105,24 @@ pub(super) fn import_mounts(
             }) => {
                 let mut m = blank(MountKind::File, target, *flags);
                 m.mode = Some(mode(*mo));
-                m.content = Some(content.clone());
+                m.content = Some(escape(content));
                 Some(m)
             }
             Some(MountOrigin::Dir { mode: mo, flags }) => {
                 let mut m = blank(MountKind::Dir, target, *flags);
                 m.mode = Some(mode(*mo));
-                m.read_only = flags.read_only.then_some(true);
                 Some(m)
             }
-            Some(MountOrigin::OptionalBind) | None => {
+            Some(MountOrigin::OptionalBind) | Some(MountOrigin::Forced { .. }) | None => {
                 let mut m = plain_mount(&mut o, &p, target, bundle)?;
-                if matches!(origins.get(&i), Some(MountOrigin::OptionalBind)) {
-                    m.optional = Some(true);
+                match origins.get(&i) {
+                    Some(MountOrigin::OptionalBind) => m.optional = Some(true),
+                    Some(MountOrigin::Forced { flags }) => {
+                        m.nosuid = Some(flags.nosuid);
+                        m.nodev = Some(flags.nodev);
+                        m.noexec = Some(flags.noexec);
+                    }
+                    _ => {}
                 }
                 Some(m)
             }
@@ -190,7 +199,7 @@ fn plain_mount(
             reason: format!("option `{opt}`: {why}"),
         };
         match (key, value, kind) {
-            ("ro" | "rro", None, _) => flags.read_only = true,
+            ("ro" | "rro", None, k) if takes_read_only(k) => flags.read_only = true,
             ("nosuid" | "rnosuid", None, _) => flags.nosuid = true,
             ("nodev" | "rnodev", None, _) => flags.nodev = true,
             ("noexec" | "rnoexec", None, _) => flags.noexec = true,
@@ -198,9 +207,11 @@ fn plain_mount(
             ("bind", None, MountKind::Bind) => m.recursive = Some(false),
             ("rbind", None, MountKind::Bind) => m.recursive = Some(true),
             ("size", Some(v), MountKind::Tmpfs) => {
-                m.size = Some(IntOrString::Int(tmpfs_size(v).ok_or_else(|| {
-                    bad("stockade takes a size in bytes (or with k, m, g)")
-                })? as i64))
+                m.size = Some(IntOrString::Int(
+                    tmpfs_size(v)
+                        .ok_or_else(|| bad("stockade takes a size in bytes (or with k, m, g)"))?
+                        as i64,
+                ))
             }
             ("mode", Some(v), MountKind::Tmpfs) => {
                 let n = u32::from_str_radix(v, 8).map_err(|_| bad("not an octal mode"))?;
@@ -219,7 +230,12 @@ fn plain_mount(
     }
     let target = m.target.clone();
     let recursive = m.recursive;
-    let (size, md, upper, work) = (m.size.clone(), m.mode.clone(), m.upper.clone(), m.work.clone());
+    let (size, md, upper, work) = (
+        m.size.clone(),
+        m.mode.clone(),
+        m.upper.clone(),
+        m.work.clone(),
+    );
     m = blank(kind, target.unwrap_or_default(), flags);
     m.size = size;
     m.mode = md;

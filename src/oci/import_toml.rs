@@ -58,7 +58,9 @@ pub(super) fn render(profile: &Profile, comments: &Comments) -> Result<String, O
             if let Some(c) = section_comment(trimmed) {
                 out.push_str(&format!("# {c}\n"));
             } else if trimmed == "[[mount]]" {
-                out.push_str(&format!("# mounts[{mount_no}] (in order; later shadows earlier)\n"));
+                out.push_str(&format!(
+                    "# mounts[{mount_no}] (in order; later shadows earlier)\n"
+                ));
                 mount_no += 1;
             } else if trimmed == "[[seccomp.rule]]" {
                 out.push_str(&format!("# linux.seccomp.syscalls[{rule_no}]\n"));

@@ -9,7 +9,13 @@
 use serde_json::{Map, Value};
 
 /// The JSON keys whose arrays are sets (`process.capabilities.*`).
-const SET_KEYS: &[&str] = &["bounding", "effective", "inheritable", "permitted", "ambient"];
+const SET_KEYS: &[&str] = &[
+    "bounding",
+    "effective",
+    "inheritable",
+    "permitted",
+    "ambient",
+];
 
 /// Pretty-print `value` canonically, with a trailing newline.
 pub(super) fn to_canonical_string(value: Value) -> Result<String, serde_json::Error> {

@@ -51,7 +51,13 @@ pub(super) fn map_mounts(plan: &Plan) -> Result<MountMapping, OciError> {
             } => {
                 let mut opts = vec![if *recursive { "rbind" } else { "bind" }.to_string()];
                 opts.extend(flag_options(flags, *recursive));
-                push(&mut out, target, "bind", &path_str(source, "bind source")?, opts)?;
+                push(
+                    &mut out,
+                    target,
+                    "bind",
+                    path_str(source, "bind source")?,
+                    opts,
+                )?;
                 if *optional {
                     let at = out.mounts.len() - 1;
                     out.origins.push((at, MountOrigin::OptionalBind));
@@ -75,14 +81,31 @@ pub(super) fn map_mounts(plan: &Plan) -> Result<MountMapping, OciError> {
                 }
                 push(&mut out, target, "tmpfs", "tmpfs", opts)?;
             }
-            MountOp::Proc => push(&mut out, target, "proc", "proc", flag_options(flags, false))?,
+            MountOp::Proc => {
+                let forced = force(&mut out, flags, FORCED_PROC);
+                push(
+                    &mut out,
+                    target,
+                    "proc",
+                    "proc",
+                    flag_options(forced, false),
+                )?;
+            }
             MountOp::Devpts => {
-                let mut opts = flag_options(flags, false);
+                let forced = force(&mut out, flags, FORCED_DEVPTS);
+                let mut opts = flag_options(forced, false);
                 opts.extend(devpts_options());
                 push(&mut out, target, "devpts", "devpts", opts)?;
             }
             MountOp::Mqueue => {
-                push(&mut out, target, "mqueue", "mqueue", flag_options(flags, false))?
+                let forced = force(&mut out, flags, FORCED_MQUEUE);
+                push(
+                    &mut out,
+                    target,
+                    "mqueue",
+                    "mqueue",
+                    flag_options(forced, false),
+                )?
             }
             MountOp::Overlay { lower, upper, work } => {
                 let mut opts = flag_options(flags, false);
@@ -92,7 +115,10 @@ pub(super) fn map_mounts(plan: &Plan) -> Result<MountMapping, OciError> {
                     .collect::<Result<_, _>>()?;
                 opts.push(format!("lowerdir={}", lower.join(":")));
                 if let Some(upper) = upper {
-                    opts.push(format!("upperdir={}", overlay_path(upper, "overlay upper")?));
+                    opts.push(format!(
+                        "upperdir={}",
+                        overlay_path(upper, "overlay upper")?
+                    ));
                 }
                 if let Some(work) = work {
                     opts.push(format!("workdir={}", overlay_path(work, "overlay work")?));
@@ -114,7 +140,7 @@ pub(super) fn map_mounts(plan: &Plan) -> Result<MountMapping, OciError> {
                 });
                 let mut opts = vec!["bind".to_string()];
                 opts.extend(flag_options(flags, false));
-                push(&mut out, target, "bind", &path_str(&rel, "file")?, opts)?;
+                push(&mut out, target, "bind", path_str(&rel, "file")?, opts)?;
                 let at = out.mounts.len() - 1;
                 out.origins.push((
                     at,
@@ -140,7 +166,8 @@ pub(super) fn map_mounts(plan: &Plan) -> Result<MountMapping, OciError> {
                         path: m.target.clone(),
                         mode: *mode,
                     });
-                    out.rootfs_origins.push(rootfs_origin(&out, target, m, true));
+                    out.rootfs_origins
+                        .push(rootfs_origin(&out, target, m, true));
                 } else {
                     let mut opts = flag_options(flags, false);
                     opts.push(format!("mode={mode:04o}"));
@@ -198,6 +225,52 @@ pub(super) fn map_mounts(plan: &Plan) -> Result<MountMapping, OciError> {
     Ok(out)
 }
 
+/// (nosuid, nodev, noexec) that stockade's executor always sets on these filesystems,
+/// whatever the profile says; the bundle must not be looser than `stockade run`.
+const FORCED_PROC: (bool, bool, bool) = (true, true, true);
+const FORCED_DEVPTS: (bool, bool, bool) = (true, false, true);
+const FORCED_MQUEUE: (bool, bool, bool) = (true, true, true);
+
+/// The flags the executor really applies; when they differ from the Plan's, the Plan's are
+/// recorded (`MountOrigin::Forced`) for import.
+fn force(
+    out: &mut MountMapping,
+    flags: MountFlags,
+    (nosuid, nodev, noexec): (bool, bool, bool),
+) -> MountFlags {
+    let forced = MountFlags {
+        read_only: flags.read_only,
+        nosuid: flags.nosuid || nosuid,
+        nodev: flags.nodev || nodev,
+        noexec: flags.noexec || noexec,
+    };
+    if forced != flags {
+        out.origins.push((
+            out.mounts.len(),
+            MountOrigin::Forced {
+                flags: flags.into(),
+            },
+        ));
+    }
+    forced
+}
+
+/// Paths below a new proc that stockade's executor masks, and makes read-only (the OCI
+/// runtimes' defaults, which stockade copies). The export lists them in `maskedPaths` and
+/// `readonlyPaths` so that the runtime does the same.
+pub(super) const PROC_MASKED: [&str; 9] = [
+    "kcore",
+    "keys",
+    "latency_stats",
+    "timer_list",
+    "timer_stats",
+    "sched_debug",
+    "acpi",
+    "asound",
+    "scsi",
+];
+pub(super) const PROC_READ_ONLY: [&str; 5] = ["sys", "sysrq-trigger", "irq", "bus", "fs"];
+
 /// The stockade `dev` mount: a tmpfs, then a devpts at `pts` and a tmpfs at `shm` unless the
 /// profile mounts those itself right after.
 fn map_dev(
@@ -207,8 +280,17 @@ fn map_dev(
     target: &str,
     out: &mut MountMapping,
 ) -> Result<(), OciError> {
-    let mut opts = flag_options(m.flags, false);
+    // As stockade mounts it: nosuid and noexec always, never nodev (the device nodes live
+    // there), 64 KiB.
+    let flags = MountFlags {
+        read_only: m.flags.read_only,
+        nosuid: true,
+        nodev: false,
+        noexec: true,
+    };
+    let mut opts = flag_options(flags, false);
     opts.push("mode=0755".into());
+    opts.push("size=65536".into());
     push(out, target, "tmpfs", "tmpfs", opts)?;
     let at = out.mounts.len() - 1;
     out.origins.push((
@@ -225,14 +307,16 @@ fn map_dev(
     {
         let mut opts: Vec<String> = ["nosuid", "noexec"].map(String::from).to_vec();
         opts.extend(devpts_options());
-        push(out, &path_str(&pts, "dev")?, "devpts", "devpts", opts)?;
-        out.origins.push((out.mounts.len() - 1, MountOrigin::DevPart));
+        push(out, path_str(&pts, "dev")?, "devpts", "devpts", opts)?;
+        out.origins
+            .push((out.mounts.len() - 1, MountOrigin::DevPart));
     }
     let shm = m.target.join("shm");
     if !later.iter().any(|l| l.target == shm) {
-        let opts = ["nosuid", "nodev", "noexec", "mode=1777"].map(String::from).to_vec();
-        push(out, &path_str(&shm, "dev")?, "tmpfs", "shm", opts)?;
-        out.origins.push((out.mounts.len() - 1, MountOrigin::DevPart));
+        let opts = ["nosuid", "nodev", "mode=1777"].map(String::from).to_vec();
+        push(out, path_str(&shm, "dev")?, "tmpfs", "shm", opts)?;
+        out.origins
+            .push((out.mounts.len() - 1, MountOrigin::DevPart));
     }
     out.notes.push(Note {
         kind: NoteKind::Approximated,
@@ -290,7 +374,11 @@ pub(super) fn flag_options(flags: MountFlags, recursive: bool) -> Vec<String> {
         .map(|(_, n)| n.to_string())
         .collect();
     if recursive {
-        opts.extend(set.iter().filter(|(on, _)| *on).map(|(_, n)| format!("r{n}")));
+        opts.extend(
+            set.iter()
+                .filter(|(on, _)| *on)
+                .map(|(_, n)| format!("r{n}")),
+        );
     }
     opts
 }

@@ -96,7 +96,9 @@ pub(super) fn map_resources(r: &ResourcePlan) -> Result<LinuxResources, OciError
     let mut cpu = LinuxCpuBuilder::default();
     let mut any_cpu = false;
     if let Some(quota) = r.cpu_quota_us {
-        cpu = cpu.quota(signed("cpu-quota", quota)?).period(r.cpu_period_us);
+        cpu = cpu
+            .quota(signed("cpu-quota", quota)?)
+            .period(r.cpu_period_us);
         any_cpu = true;
     }
     if let Some(weight) = r.cpu_weight {

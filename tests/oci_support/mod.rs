@@ -46,7 +46,11 @@ impl SchemaValidator {
                 .unwrap();
             count += 1;
         }
-        assert!(count >= 13, "expected the 13 schema files in {}", dir.display());
+        assert!(
+            count >= 13,
+            "expected the 13 schema files in {}",
+            dir.display()
+        );
         let (root_uri, root_schema) = root.expect("config-schema.json in the schema copy");
         let registry = Box::leak(Box::new(builder.prepare().expect("schema registry")));
         let validator = jsonschema::options()
@@ -240,10 +244,20 @@ pub fn full_plan() -> Plan {
                 optional: true,
             },
         ),
-        mount("/bin", d, MountOp::Symlink { link: "usr/bin".into() }),
+        mount(
+            "/bin",
+            d,
+            MountOp::Symlink {
+                link: "usr/bin".into(),
+            },
+        ),
         mount("/proc", flags(false, true, true, true), MountOp::Proc),
         mount("/dev", flags(false, true, false, true), MountOp::Dev),
-        mount("/dev/mqueue", flags(false, true, true, true), MountOp::Mqueue),
+        mount(
+            "/dev/mqueue",
+            flags(false, true, true, true),
+            MountOp::Mqueue,
+        ),
         mount(
             "/tmp",
             flags(false, true, true, false),
@@ -253,7 +267,13 @@ pub fn full_plan() -> Plan {
             },
         ),
         mount("/tmp/cache", d, MountOp::Dir { mode: 0o700 }),
-        mount("/tmp/link", d, MountOp::Symlink { link: "/etc".into() }),
+        mount(
+            "/tmp/link",
+            d,
+            MountOp::Symlink {
+                link: "/etc".into(),
+            },
+        ),
         mount("/work", d, MountOp::Dir { mode: 0o755 }),
         mount(
             "/etc/hosts",
