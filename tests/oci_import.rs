@@ -172,9 +172,12 @@ fn stockade_mount_types_come_back_from_the_annotations() {
     assert_eq!(landlock.connect_tcp, Some(vec![443]));
 }
 
+/// A modification of the hand-written config.
+type Change = Box<dyn Fn(&mut Value)>;
+
 #[test]
 fn unsupported_fields_are_errors_naming_the_json_path() {
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+    let cases: Vec<(&str, Change)> = vec![
         (
             "linux.devices[0]",
             Box::new(|c| {
