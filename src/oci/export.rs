@@ -45,6 +45,28 @@ pub struct Exported {
     /// `Some` when the bundle gets its own `rootfs/` directory (tmpfs-root plans).
     pub rootfs: Option<Vec<RootfsEntry>>,
     pub files: Vec<BundleFile>,
+    /// Host uid and gid that own `rootfs/` and `files/`: with a user namespace, the host ids
+    /// of the sandbox's root (else of the payload's user), so that the runtime, running as
+    /// that root inside the namespace, can create mount points in `rootfs` as stockade does in
+    /// its own tmpfs root.
+    pub owner: Option<(u32, u32)>,
+}
+
+/// The host id that sandbox id `inside` maps to.
+fn host_id(maps: &[IdMap], inside: u32) -> Option<u32> {
+    maps.iter()
+        .find(|m| inside >= m.inside && inside - m.inside < m.count)
+        .map(|m| m.outside + (inside - m.inside))
+}
+
+fn bundle_owner(plan: &Plan) -> Option<(u32, u32)> {
+    let ns = &plan.namespaces;
+    if !ns.user {
+        return None;
+    }
+    let uid = host_id(&ns.uid_map, 0).or_else(|| host_id(&ns.uid_map, plan.process.uid))?;
+    let gid = host_id(&ns.gid_map, 0).or_else(|| host_id(&ns.gid_map, plan.process.gid))?;
+    Some((uid, gid))
 }
 
 fn build_err(what: &str, e: impl std::fmt::Display) -> OciError {
@@ -110,6 +132,7 @@ pub fn export_config(plan: &Plan) -> Result<Exported, OciError> {
         notes,
         rootfs: (plan.root.kind == RootKind::Tmpfs).then_some(mapped.rootfs),
         files: mapped.files,
+        owner: bundle_owner(plan),
     })
 }
 
@@ -551,6 +574,9 @@ fn write_bundle(exported: &Exported, bundle: &Path) -> Result<(), OciError> {
             fs::set_permissions(&at, fs::Permissions::from_mode(f.mode)).map_err(io_err(&at))?;
         }
     }
+    if let Some((uid, gid)) = exported.owner {
+        chown_tree(bundle, uid, gid)?;
+    }
     let config = bundle.join("config.json");
     let mut file = fs::OpenOptions::new()
         .write(true)
@@ -560,6 +586,32 @@ fn write_bundle(exported: &Exported, bundle: &Path) -> Result<(), OciError> {
         .map_err(io_err(&config))?;
     file.write_all(exported.config_json.as_bytes())
         .map_err(io_err(&config))
+}
+
+/// Give `rootfs/` and `files/` (everything the export created below them) to `uid:gid`.
+/// Only root may; an unprivileged export leaves them to the caller, which is then also the
+/// user a rootless runtime maps.
+fn chown_tree(bundle: &Path, uid: u32, gid: u32) -> Result<(), OciError> {
+    if !nix::unistd::geteuid().is_root() {
+        return Ok(());
+    }
+    fn walk(p: &Path, uid: u32, gid: u32) -> Result<(), OciError> {
+        std::os::unix::fs::lchown(p, Some(uid), Some(gid)).map_err(io_err(p))?;
+        let meta = fs::symlink_metadata(p).map_err(io_err(p))?;
+        if meta.is_dir() {
+            for entry in fs::read_dir(p).map_err(io_err(p))? {
+                walk(&entry.map_err(io_err(p))?.path(), uid, gid)?;
+            }
+        }
+        Ok(())
+    }
+    for name in ["rootfs", "files"] {
+        let p = bundle.join(name);
+        if fs::symlink_metadata(&p).is_ok() {
+            walk(&p, uid, gid)?;
+        }
+    }
+    Ok(())
 }
 
 fn mkdir(path: &Path, mode: u32) -> Result<(), OciError> {

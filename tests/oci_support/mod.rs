@@ -393,3 +393,84 @@ pub fn full_plan() -> Plan {
     };
     p
 }
+
+/// Skip a test that cannot run here: print `SKIP: reason`, or fail when
+/// `STOCKADE_TEST_REQUIRE=1` (CI) demands that everything runs.
+pub fn skip(reason: &str) {
+    if std::env::var("STOCKADE_TEST_REQUIRE").as_deref() == Ok("1") {
+        panic!("required test cannot run: {reason}");
+    }
+    eprintln!("SKIP: {reason}");
+}
+
+/// An OCI runtime the tests drive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Runtime {
+    Runc,
+    Crun,
+}
+
+impl Runtime {
+    pub fn name(self) -> &'static str {
+        match self {
+            Runtime::Runc => "runc",
+            Runtime::Crun => "crun",
+        }
+    }
+
+    /// Whether the runtime is installed and we may use it (root).
+    pub fn available(self) -> Result<(), String> {
+        if !nix::unistd::geteuid().is_root() {
+            return Err(format!("{} tests need root", self.name()));
+        }
+        let ok = std::process::Command::new(self.name())
+            .arg("--version")
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false);
+        if ok {
+            Ok(())
+        } else {
+            Err(format!("{} is not installed", self.name()))
+        }
+    }
+
+    /// `runtime run` the bundle in the foreground; returns (exit code, stdout, stderr).
+    ///
+    /// crun 1.8 refuses this machine's hybrid cgroup layout (v1 controllers plus an empty
+    /// cgroup2 at /sys/fs/cgroup/unified), so it runs in a private mount namespace where
+    /// that cgroup2 mount is unmounted; the host's mounts stay untouched (`unshare -m`
+    /// makes the new namespace's mounts private).
+    pub fn run(self, bundle: &std::path::Path, id: &str) -> (i32, String, String) {
+        let mut cmd = match self {
+            Runtime::Runc => {
+                let mut c = std::process::Command::new("runc");
+                c.arg("run").arg("--bundle").arg(bundle).arg(id);
+                c
+            }
+            Runtime::Crun => {
+                let mut c = std::process::Command::new("unshare");
+                c.args(["-m", "--propagation", "private", "sh", "-c"])
+                    .arg(
+                        "if mountpoint -q /sys/fs/cgroup/unified; then \
+                         umount /sys/fs/cgroup/unified || exit 125; fi; \
+                         exec crun run --bundle \"$0\" \"$1\"",
+                    )
+                    .arg(bundle)
+                    .arg(id);
+                c
+            }
+        };
+        cmd.stdin(std::process::Stdio::null());
+        let out = cmd.output().expect("start the runtime");
+        // A container left behind by a failure must not leak into the next test.
+        let _ = std::process::Command::new(self.name())
+            .args(["delete", "--force", id])
+            .output();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+}
