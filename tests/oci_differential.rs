@@ -16,18 +16,69 @@ use stockade::compile::{compile, CompileOptions};
 use stockade::host::HostFacts;
 use stockade::oci::export_bundle;
 
-/// Facts that legitimately differ, and why. Keys are the normalized fact names below.
-const FORCED: &[(&str, &str)] = &[
+/// Facts that legitimately differ, and why. Keys are the normalized fact names below;
+/// `None` means every runtime, `Some(rt)` only that one.
+const FORCED: &[(&str, Option<Runtime>, &str)] = &[
     (
         "setgroups",
+        None,
         "stockade denies setgroups(2) in the user namespace (mandatory when unprivileged); \
          runc and crun, run as root, leave it allowed",
     ),
     (
         "cgroup",
+        None,
         "each launcher names its own cgroup (stockade's leaf vs the runtime's container id)",
     ),
+    (
+        "domainname",
+        Some(Runtime::Runc),
+        "runc 1.1.5 ignores `domainname` (runc supports it from 1.2; crun sets it)",
+    ),
 ];
+
+/// `/dev` entries one runtime does not create.
+const DEV_MISSING: &[(&str, Runtime, &str)] = &[(
+    "core",
+    Runtime::Runc,
+    "runc links /dev/core to /proc/kcore only when /proc/kcore exists (not on this kernel); \
+     stockade and crun always create the link",
+)];
+
+/// Mount entries whose flags in /proc/self/mountinfo differ while the behaviour is the
+/// same (checked by the attempts in [`compare`]).
+const MOUNT_FLAGS_FORCED: &[(&str, Runtime, &str)] = &[(
+    "/etc/greeting",
+    Runtime::Crun,
+    "crun makes a read-only path with a recursive bind that copies the file mount below it; \
+     mountinfo shows the copy `rw`, yet writing it fails with EROFS as in stockade (attempt \
+     `try-write /etc/greeting`)",
+)];
+
+/// Mounts whose filesystem type differs by construction: the tmpfs root becomes the
+/// bundle's `rootfs` directory (on the bundle's filesystem), and what lives on the root
+/// (a read-only path on it, a `file` mount, which becomes a bind of a bundle file) follows.
+const ROOT_FS_TARGETS: &[&str] = &["/", "/etc", "/etc/greeting"];
+
+/// Mounts compared by filesystem type and `ro` only: the runtimes apply their own
+/// nosuid/nodev/noexec to masked paths (runc binds /dev/null read-write), read-only proc
+/// paths (crun's remount drops them) and the host device nodes they bind (runc adds none).
+/// Neither makes the path more reachable: masked paths stay masked, proc paths read-only,
+/// and nodev/noexec/nosuid on a device node or /dev/null has no effect.
+fn relaxed_target(t: &str) -> bool {
+    // (Masked files are binds of /dev/null, read-write under runc: reads return nothing,
+    // writes vanish; the `cat` attempt below checks that they are empty everywhere.)
+    (t.starts_with("/proc/") && t != "/proc")
+        || [
+            "/dev/null",
+            "/dev/zero",
+            "/dev/full",
+            "/dev/random",
+            "/dev/urandom",
+            "/dev/tty",
+        ]
+        .contains(&t)
+}
 
 fn probe() -> Option<PathBuf> {
     option_env!("CARGO_BIN_EXE_stockade-probe").map(PathBuf::from)
@@ -60,8 +111,10 @@ pid = true
 ipc = true
 uts = true
 cgroup = true
-uid-map = [{{ inside = 0, outside = 200000, count = 65536 }}]
-gid-map = [{{ inside = 0, outside = 200000, count = 65536 }}]
+# runc needs the sandbox's root mapped; stockade's executor needs the caller (host root)
+# mapped to create the tmpfs root's directories.
+uid-map = [{{ inside = 0, outside = 0, count = 1 }}, {{ inside = 1, outside = 200001, count = 65535 }}]
+gid-map = [{{ inside = 0, outside = 0, count = 1 }}, {{ inside = 1, outside = 200001, count = 65535 }}]
 
 [network]
 mode = "none"
@@ -113,10 +166,12 @@ target = "/tmp"
 size = "16MiB"
 mode = "1777"
 
+# 0755, not 0750: stockade changes directory as the final user (uid 1000 could not enter a
+# 0750 root-owned directory), runc and crun before switching user.
 [[mount]]
 type = "dir"
 target = "/work"
-mode = "0750"
+mode = "0755"
 
 [[mount]]
 type = "file"
@@ -131,6 +186,11 @@ core = 0
 [seccomp]
 default-action = "allow"
 rule = [{{ syscalls = ["mkdir", "mkdirat"], action = "errno:EXDEV" }}]
+
+[resources]
+memory = "64MiB"
+pids = 32
+cpu = 0.5
 
 [capabilities]
 keep = ["CAP_NET_BIND_SERVICE"]
@@ -220,39 +280,71 @@ fn normalize(f: &Value) -> Map<String, Value> {
         })
         .unwrap_or_default();
     out.insert("interfaces".into(), Value::Object(ifaces));
-    // Mounts: target, filesystem type and the per-mount flags, as a sorted list (runtimes
-    // may order the /dev submounts differently; sources are runtime-specific names).
-    let mut mounts: Vec<String> = f["mounts"]
-        .as_array()
-        .map(|ms| {
-            ms.iter()
-                .map(|m| {
-                    let mut flags: Vec<&str> = m["options"]
-                        .as_array()
-                        .map(|o| {
-                            o.iter()
-                                .filter_map(Value::as_str)
-                                .filter(|o| {
-                                    matches!(*o, "ro" | "rw" | "nosuid" | "nodev" | "noexec")
-                                })
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    flags.sort_unstable();
-                    format!(
-                        "{} {} {}",
-                        m["target"].as_str().unwrap_or("?"),
-                        m["fstype"].as_str().unwrap_or("?"),
-                        flags.join(",")
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    mounts.sort();
-    mounts.dedup();
+    // Mounts: the visible (last mounted) entry per target, with its filesystem type and
+    // per-mount flags; sources are runtime-specific names.
+    let all: Vec<&Value> = f["mounts"].as_array().into_iter().flatten().collect();
+    let mut top: std::collections::BTreeMap<String, String> = Default::default();
+    for m in &all {
+        let target = m["target"].as_str().unwrap_or("?").to_string();
+        // The visible entry for a target is the one no other entry at the same target is
+        // mounted on (mount ids do not follow stacking order).
+        let covered = all
+            .iter()
+            .any(|o| o["target"] == m["target"] && o["parent"] == m["id"]);
+        if covered {
+            continue;
+        }
+        let relaxed = relaxed_target(&target);
+        let mut flags: Vec<&str> = m["options"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .filter(|o| match relaxed {
+                true => *o == "ro" && m["fstype"] != "devtmpfs",
+                false => matches!(*o, "ro" | "rw" | "nosuid" | "nodev" | "noexec"),
+            })
+            .collect();
+        flags.sort_unstable();
+        let fstype = if ROOT_FS_TARGETS.contains(&target.as_str()) {
+            "(root fs)"
+        } else {
+            m["fstype"].as_str().unwrap_or("?")
+        };
+        top.insert(target, format!("{fstype} {}", flags.join(",")));
+    }
+    let mounts: Vec<String> = top.into_iter().map(|(t, v)| format!("{t} {v}")).collect();
     out.insert("mounts".into(), json!(mounts));
     out
+}
+
+fn without_mounts(v: &Value, rt: Runtime) -> Value {
+    let keep = |m: &&Value| {
+        let t = m.as_str().unwrap_or("");
+        !MOUNT_FLAGS_FORCED
+            .iter()
+            .any(|(target, only, _)| *only == rt && t.starts_with(&format!("{target} ")))
+    };
+    Value::Array(
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .filter(keep)
+            .cloned()
+            .collect(),
+    )
+}
+
+fn without_dev(v: &Value, rt: Runtime) -> Value {
+    let mut v = v.clone();
+    if let Some(m) = v.as_object_mut() {
+        for (name, only, _) in DEV_MISSING {
+            if *only == rt {
+                m.remove(*name);
+            }
+        }
+    }
+    v
 }
 
 fn first_json(stdout: &str, what: &str, stderr: &str) -> Value {
@@ -279,6 +371,12 @@ fn native(profile: &Path, args: &[&str]) -> Value {
 }
 
 fn oci(rt: Runtime, profile: &Path, args: &[&str], tag: &str) -> Value {
+    let (stdout, stderr) = oci_output(rt, profile, args, tag);
+    first_json(&stdout, rt.name(), &stderr)
+}
+
+/// Export `profile` with `args` as the command and run the bundle; (stdout, stderr).
+fn oci_output(rt: Runtime, profile: &Path, args: &[&str], tag: &str) -> (String, String) {
     let loaded = stockade::profile::load::load(profile.to_str().unwrap()).expect("load");
     let opts = CompileOptions {
         command: Some(args.iter().map(|s| s.to_string()).collect()),
@@ -297,7 +395,7 @@ fn oci(rt: Runtime, profile: &Path, args: &[&str], tag: &str) -> Value {
     let id = format!("stockade-diff-{}-{tag}-{}", rt.name(), std::process::id());
     let (_, stdout, stderr) = rt.run(&bundle, &id);
     let _ = std::fs::remove_dir_all(&bundle);
-    first_json(&stdout, rt.name(), &stderr)
+    (stdout, stderr)
 }
 
 fn compare(rt: Runtime) {
@@ -322,7 +420,15 @@ fn compare(rt: Runtime) {
     let b = normalize(&oci(rt, &profile_path, &[probe_in, "facts"], "facts"));
     for (k, va) in &a {
         let vb = &b[k];
-        if va != vb && !FORCED.iter().any(|(f, _)| f == k) {
+        let forced = FORCED
+            .iter()
+            .any(|(f, only, _)| f == k && only.is_none_or(|o| o == rt));
+        let (va, vb) = match k.as_str() {
+            "dev" => (without_dev(va, rt), without_dev(vb, rt)),
+            "mounts" => (without_mounts(va, rt), without_mounts(vb, rt)),
+            _ => (va.clone(), vb.clone()),
+        };
+        if va != vb && !forced {
             failures.push(format!("{k}:\n  stockade: {va}\n  {}: {vb}", rt.name()));
         }
     }
@@ -337,8 +443,132 @@ fn compare(rt: Runtime) {
             rt.name()
         ));
     }
+    // cgroup limits, read from the host while the payload runs.
+    let la = limits_native(&profile_path, probe_in);
+    let lb = limits_oci(rt, &profile_path, probe_in);
+    let memory = la
+        .get("memory.limit_in_bytes")
+        .or_else(|| la.get("memory.max"));
+    assert_eq!(memory, Some(&json!("67108864")), "stockade limits: {la}");
+    if la != lb {
+        failures.push(format!(
+            "cgroup limits:\n  stockade: {la}\n  {}: {lb}",
+            rt.name()
+        ));
+    }
     let _ = std::fs::remove_dir_all(&dir);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The limits of the cgroups `pid` is in, read from the host (cgroup v1 controllers, as on
+/// this machine, or the v2 unified hierarchy).
+fn cgroup_limits(pid: u32) -> Value {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
+    let mut out = Map::new();
+    for line in text.lines() {
+        let mut parts = line.splitn(3, ':');
+        let (_, ctrls, path) = match (parts.next(), parts.next(), parts.next()) {
+            (Some(a), Some(b), Some(c)) => (a, b, c),
+            _ => continue,
+        };
+        let read = |dir: &str, file: &str| {
+            std::fs::read_to_string(format!("/sys/fs/cgroup/{dir}{path}/{file}"))
+                .ok()
+                .map(|s| s.trim().to_string())
+        };
+        for ctrl in ctrls.split(',') {
+            let files: &[&str] = match ctrl {
+                "memory" => &["memory.limit_in_bytes"],
+                "pids" => &["pids.max"],
+                "cpu" => &["cpu.cfs_quota_us", "cpu.cfs_period_us"],
+                "" => &["memory.max", "pids.max", "cpu.max"],
+                _ => &[],
+            };
+            let dir = if ctrl.is_empty() { "unified" } else { ctrl };
+            for f in files {
+                if let Some(v) = read(dir, f) {
+                    out.insert((*f).into(), json!(v));
+                }
+            }
+        }
+    }
+    Value::Object(out)
+}
+
+/// Wait (bounded) for a process whose command line contains `needle` below `root`.
+fn find_descendant(root: u32, needle: &str) -> Option<u32> {
+    for _ in 0..200 {
+        let mut stack = vec![root];
+        while let Some(p) = stack.pop() {
+            let cmd = std::fs::read(format!("/proc/{p}/cmdline")).unwrap_or_default();
+            if p != root && String::from_utf8_lossy(&cmd).contains(needle) {
+                return Some(p);
+            }
+            if let Ok(tasks) = std::fs::read_dir(format!("/proc/{p}/task")) {
+                for t in tasks.flatten() {
+                    let kids =
+                        std::fs::read_to_string(t.path().join("children")).unwrap_or_default();
+                    stack.extend(
+                        kids.split_whitespace()
+                            .filter_map(|k| k.parse::<u32>().ok()),
+                    );
+                }
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    None
+}
+
+/// The cgroup limits a sandbox really got: the payload sleeps while the host reads them.
+fn limits_native(profile: &Path, probe_in: &str) -> Value {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stockade"))
+        .arg("run")
+        .arg(profile)
+        .args(["--", probe_in, "sleep", "5"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("run stockade");
+    let limits = find_descendant(child.id(), "stockade-probe").map(cgroup_limits);
+    let _ = child.wait();
+    limits.unwrap_or(Value::Null)
+}
+
+fn limits_oci(rt: Runtime, profile: &Path, probe_in: &str) -> Value {
+    let args = [probe_in, "sleep", "5"];
+    let bundle_tag = "limits";
+    let handle = {
+        let profile = profile.to_path_buf();
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        std::thread::spawn(move || {
+            let a: Vec<&str> = args.iter().map(String::as_str).collect();
+            oci_output(rt, &profile, &a, bundle_tag)
+        })
+    };
+    let id = format!(
+        "stockade-diff-{}-{bundle_tag}-{}",
+        rt.name(),
+        std::process::id()
+    );
+    let mut limits = Value::Null;
+    for _ in 0..200 {
+        let out = Command::new(rt.name()).args(["state", &id]).output();
+        let state: Option<Value> = out
+            .ok()
+            .and_then(|o| serde_json::from_slice(&o.stdout).ok());
+        if let Some(pid) = state
+            .as_ref()
+            .and_then(|s| s["pid"].as_u64())
+            .filter(|p| *p > 0)
+        {
+            limits = cgroup_limits(pid as u32);
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = handle.join();
+    limits
 }
 
 #[test]
