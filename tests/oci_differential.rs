@@ -405,12 +405,7 @@ fn compare(rt: Runtime) {
     if let Err(reason) = rt.available() {
         return skip(&reason);
     }
-    let dir = std::env::temp_dir().join(format!(
-        "stockade-oci-diff-{}-{}",
-        rt.name(),
-        std::process::id()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = oci_support::TempDir::new(&format!("diff-{}", rt.name()));
     let profile_path = dir.join("diff.toml");
     std::fs::write(&profile_path, profile(probe.parent().unwrap())).unwrap();
     let probe_in = "/probe/stockade-probe";
@@ -456,7 +451,7 @@ fn compare(rt: Runtime) {
             rt.name()
         ));
     }
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(dir);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 

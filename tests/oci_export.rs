@@ -330,7 +330,6 @@ fn strict_refuses_what_is_not_enforced_and_writes_nothing() {
     // Approximations alone pass strict.
     let notes = export_bundle(&minimal_plan(), &bundle, true).unwrap();
     assert!(!notes.is_empty());
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -369,7 +368,6 @@ fn bundle_gets_config_rootfs_entries_and_files() {
         std::fs::read_to_string(bundle.join("config.json")).unwrap(),
         text
     );
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -397,7 +395,6 @@ fn failed_export_leaves_nothing_behind() {
     assert!(err.to_string().contains("not a directory"), "{err}");
     assert!(!bundle.exists());
     assert!(!std::path::Path::new("/etc/y").exists());
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -408,9 +405,6 @@ fn empty_command_is_an_error() {
     assert!(err.to_string().contains("process.command"), "{err}");
 }
 
-fn tempdir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("stockade-oci-test-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn tempdir(name: &str) -> oci_support::TempDir {
+    oci_support::TempDir::new(name)
 }

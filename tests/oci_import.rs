@@ -101,8 +101,7 @@ fn generated_profile_is_commented_versioned_and_compiles() {
     assert_eq!(p.filesystem.as_ref().unwrap().masked_paths, Some(vec![]));
 
     // And the profile compiles, to what the config said.
-    let dir = std::env::temp_dir().join(format!("stockade-oci-import-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = oci_support::TempDir::new("import");
     let file = dir.join("imported.toml");
     std::fs::write(&file, &text).unwrap();
     let loaded = stockade::profile::load::load(file.to_str().unwrap()).unwrap();
@@ -112,7 +111,7 @@ fn generated_profile_is_commented_versioned_and_compiles() {
     let plan = compile(&loaded, &root, &CompileOptions::default())
         .unwrap_or_else(|d| panic!("{d}\n{text}"))
         .plan;
-    std::fs::remove_dir_all(&dir).unwrap();
+    drop(dir);
     assert_eq!(plan.process.argv, ["/bin/sh", "-c", "echo $HOME"]);
     assert!(plan.process.env.contains(&("PRICE".into(), "$5".into())));
     assert_eq!(plan.hostname.as_deref(), Some("box"));
