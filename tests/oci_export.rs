@@ -408,3 +408,44 @@ fn empty_command_is_an_error() {
 fn tempdir(name: &str) -> oci_support::TempDir {
     oci_support::TempDir::new(name)
 }
+
+#[test]
+fn read_only_submounts_are_repeated_for_crun_and_dropped_on_import() {
+    use stockade::plan::{MountFlags, MountOp, MountPlan};
+    let mut plan = minimal_plan();
+    plan.read_only_paths = vec!["/etc".into()];
+    plan.mounts = vec![
+        MountPlan {
+            target: "/etc/greeting".into(),
+            flags: MountFlags {
+                read_only: true,
+                ..Default::default()
+            },
+            op: MountOp::File {
+                content: "hi\n".into(),
+                mode: 0o644,
+            },
+        },
+        MountPlan {
+            target: "/etc/cache".into(),
+            flags: MountFlags::default(),
+            op: MountOp::Tmpfs {
+                size: None,
+                mode: 0o755,
+            },
+        },
+    ];
+    let c = config(&plan);
+    // The read-only file mount beneath /etc again (crun 1.8.1 loses its flags otherwise);
+    // the writable tmpfs is left as it is.
+    assert_eq!(
+        c["linux"]["readonlyPaths"],
+        json!(["/etc", "/etc/greeting"])
+    );
+    let profile: stockade::profile::Profile =
+        toml::from_str(&stockade::oci::import(&c.to_string()).unwrap()).unwrap();
+    assert_eq!(
+        profile.filesystem.unwrap().read_only_paths,
+        Some(vec!["/etc".to_string()])
+    );
+}

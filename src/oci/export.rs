@@ -394,10 +394,14 @@ fn build_linux(plan: &Plan) -> Result<oci_spec::runtime::Linux, OciError> {
         // knows the non-recursive names; runc and crun first make the whole tree rslave,
         // so nothing the sandbox mounts reaches the host either way.
         .rootfs_propagation("private")
-        .masked_paths(with_proc_paths(plan, &plan.masked_paths, &PROC_MASKED)?)
+        .masked_paths(with_proc_paths(
+            plan,
+            paths(&plan.masked_paths)?,
+            &PROC_MASKED,
+        )?)
         .readonly_paths(with_proc_paths(
             plan,
-            &plan.read_only_paths,
+            with_read_only_submounts(plan, paths(&plan.read_only_paths)?)?,
             &PROC_READ_ONLY,
         )?);
     if ns.user {
@@ -440,13 +444,41 @@ fn build_linux(plan: &Plan) -> Result<oci_spec::runtime::Linux, OciError> {
 }
 
 /// The Plan's paths, then the ones stockade's executor protects below each proc mount.
-fn with_proc_paths(plan: &Plan, own: &[PathBuf], names: &[&str]) -> Result<Vec<String>, OciError> {
-    let mut out = paths(own)?;
+fn with_proc_paths(
+    plan: &Plan,
+    mut out: Vec<String>,
+    names: &[&str],
+) -> Result<Vec<String>, OciError> {
     for m in plan.mounts.iter().filter(|m| m.op == MountOp::Proc) {
         for name in names {
             let p = paths(&[m.target.join(name)])?.remove(0);
             if !out.contains(&p) {
                 out.push(p);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// After each read-only path, the read-only mounts beneath it, again. Redundant by the spec
+/// (they are read-only already), but crun 1.8.1 makes a read-only path with a recursive bind
+/// whose copies of the submounts lose their flags: a read-only file mount below a read-only
+/// `/etc` became writable (found by the differential test). Listing the submount restores
+/// its read-only state in crun and changes nothing in runc. Import drops these entries.
+fn with_read_only_submounts(plan: &Plan, own: Vec<String>) -> Result<Vec<String>, OciError> {
+    let mut out: Vec<String> = Vec::new();
+    for p in own {
+        let sub: Vec<String> = plan
+            .mounts
+            .iter()
+            .filter(|m| m.flags.read_only && m.target != Path::new(&p))
+            .filter(|m| m.target.starts_with(&p))
+            .map(|m| paths(std::slice::from_ref(&m.target)).map(|mut v| v.remove(0)))
+            .collect::<Result<_, _>>()?;
+        out.push(p);
+        for s in sub {
+            if !out.contains(&s) {
+                out.push(s);
             }
         }
     }

@@ -116,6 +116,23 @@ fn import_impl(config_json: &str, bundle: Option<&Path>) -> Result<String, OciEr
             read_only_paths.retain(|p| !PROC_READ_ONLY.iter().any(|n| *p == format!("{t}/{n}")));
         }
     }
+    // The export repeats read-only mounts beneath a read-only path (a crun workaround, see
+    // `with_read_only_submounts`); they say nothing new.
+    let ro_mounts: Vec<String> = profile
+        .mount
+        .iter()
+        .flatten()
+        .filter(|m| m.read_only == Some(true))
+        .filter_map(|m| m.target.clone())
+        .collect();
+    let mut kept: Vec<String> = Vec::new();
+    for p in read_only_paths {
+        let beneath_earlier = kept.iter().any(|k| p != *k && Path::new(&p).starts_with(k));
+        if !(beneath_earlier && ro_mounts.contains(&p)) {
+            kept.push(p);
+        }
+    }
+    let read_only_paths = kept;
     let hostname = top.opt_text("hostname")?;
     let domainname = top.opt_text("domainname")?;
     profile.filesystem = Some(Filesystem {
