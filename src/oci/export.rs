@@ -248,6 +248,24 @@ fn process_notes(
                 .into(),
         );
     }
+    let ns = &plan.namespaces;
+    if ns.time && (ns.time_offsets.monotonic != 0 || ns.time_offsets.boottime != 0) {
+        // linux.timeOffsets carries them; the annotation only anchors the note.
+        annotations.insert(
+            ann::TIME_OFFSETS.into(),
+            format!(
+                "monotonic={} boottime={}",
+                ns.time_offsets.monotonic, ns.time_offsets.boottime
+            ),
+        );
+        note(
+            NoteKind::Approximated,
+            ann::TIME_OFFSETS,
+            "namespaces.time-offsets: runtimes differ: runc before 1.2 refuses time \
+             namespaces, crun 1.8 creates one without applying the offsets"
+                .into(),
+        );
+    }
     if let Some(r) = &plan.resources {
         if r.compat == Compat::BestEffort {
             annotations.insert(ann::RESOURCES_COMPAT.into(), "best-effort".into());

@@ -473,6 +473,7 @@ fn known_annotation(k: &str) -> bool {
         ann::ROOTFS,
         ann::SOURCE,
         ann::DESCRIPTION,
+        ann::TIME_OFFSETS,
     ]
     .contains(&k)
         || k.strip_prefix(ann::MOUNT_PREFIX)
