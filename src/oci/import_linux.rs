@@ -3,8 +3,9 @@
 
 use super::annotations as ann;
 use super::errno;
-use super::import::{array, escape, parse_annotation, text, Obj};
+use super::import::parse_annotation;
 use super::import_toml::Comments;
+use super::json_walk::{array, escape, text, Obj};
 use super::resources::{blkio_to_io_weight, shares_to_weight};
 use super::OciError;
 use crate::plan::Compat;

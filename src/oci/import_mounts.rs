@@ -1,7 +1,8 @@
 //! `mounts` → `[[mount]]`, restoring stockade's own mount types from its annotations.
 
 use super::annotations::{self as ann, Flags, MountOrigin, RootfsOrigin};
-use super::import::{array, escape, parse_annotation, resolve, text, Obj};
+use super::import::{parse_annotation, resolve};
+use super::json_walk::{array, escape, text, Obj};
 use super::OciError;
 use crate::profile::mount::{Mount, MountKind};
 use crate::profile::IntOrString;

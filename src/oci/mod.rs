@@ -27,6 +27,7 @@
 //! foreign annotations, both listed in a comment of the generated profile.
 
 mod annotations;
+mod bundle;
 mod errno;
 mod export;
 mod import;
@@ -34,13 +35,16 @@ mod import_linux;
 mod import_mounts;
 mod import_toml;
 mod json;
+mod json_walk;
 mod mounts;
+mod notes;
 mod resources;
 mod seccomp;
 
 use std::path::PathBuf;
 
-pub use export::{export_bundle, export_config, BundleFile, Exported, RootfsEntry};
+pub use bundle::export_bundle;
+pub use export::{export_config, BundleFile, Exported, RootfsEntry};
 pub use import::{import, import_bundle};
 
 /// The `ociVersion` written by export. 1.1.0 has everything stockade needs (umask,

@@ -2,6 +2,8 @@
 //! that cover every Plan element.
 #![allow(dead_code)]
 
+pub mod facts;
+
 use serde_json::Value;
 use std::path::PathBuf;
 use stockade::plan::*;
