@@ -20,8 +20,16 @@
 //! sorted, capability sets are sorted; list order is kept where it is semantic: mounts, args,
 //! seccomp rules, id maps).
 //!
+//! The bundle mirrors what stockade's executor really does, not only what the Plan lists:
+//! the nosuid/nodev/noexec it forces on proc, devpts and mqueue, the proc paths it masks and
+//! makes read-only, recursive flags on recursive binds. Where a runtime needs help to match
+//! (crun 1.8.1 loses the flags of mounts beneath a read-only path), the export says the same
+//! thing twice. `tests/oci_differential.rs` runs the probe under `stockade run`, runc and crun
+//! and lists every difference that remains, with its reason.
+//!
 //! # Import
-//! [`import`] reads a `config.json` and writes a commented profile. Every field is checked:
+//! [`import`] (or [`import_bundle`], which resolves bundle-relative paths) reads a
+//! `config.json` and writes a commented profile. Every field is checked:
 //! a field stockade cannot honour is an error naming its JSON path (`linux.devices[0]`,
 //! `hooks.prestart`); nothing is ignored silently except runtime placement (`cgroupsPath`) and
 //! foreign annotations, both listed in a comment of the generated profile.
