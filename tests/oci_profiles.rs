@@ -121,21 +121,24 @@ fn snapshot_of_every_shipped_profile() {
             continue;
         };
         let exported = export_config(&plan).unwrap();
-        let mut text = exported.config_json.clone();
-        // The notes are part of the contract too: keep them next to the config.
-        for n in &exported.notes {
-            text.push_str(&format!("// note: {n}\n"));
-        }
-        let snap = dir.join(stem.replace('/', "__").replace(".toml", ".json"));
-        if update {
-            std::fs::create_dir_all(&dir).unwrap();
-            std::fs::write(&snap, &text).unwrap();
-            continue;
-        }
-        match std::fs::read_to_string(&snap) {
-            Ok(old) if old == text => {}
-            Ok(_) => failures.push(format!("{name}: differs from {}", rel(&snap))),
-            Err(_) => failures.push(format!("{name}: no snapshot {}", rel(&snap))),
+        // The notes are part of the contract too: kept next to the config.
+        let notes: String = exported.notes.iter().map(|n| format!("{n}\n")).collect();
+        let base = dir.join(stem.replace('/', "__").replace(".toml", ""));
+        let files = [
+            (base.with_extension("json"), exported.config_json.clone()),
+            (base.with_extension("notes"), notes),
+        ];
+        for (snap, text) in files {
+            if update {
+                std::fs::create_dir_all(&dir).unwrap();
+                std::fs::write(&snap, &text).unwrap();
+                continue;
+            }
+            match std::fs::read_to_string(&snap) {
+                Ok(old) if old == text => {}
+                Ok(_) => failures.push(format!("{name}: differs from {}", rel(&snap))),
+                Err(_) => failures.push(format!("{name}: no snapshot {}", rel(&snap))),
+            }
         }
     }
     assert!(

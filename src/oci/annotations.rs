@@ -14,6 +14,7 @@ pub(super) const RESOURCES_COMPAT: &str = "org.stockade.resources-compat";
 pub(super) const ROOT: &str = "org.stockade.root";
 pub(super) const ROOTFS: &str = "org.stockade.rootfs";
 pub(super) const TIME_OFFSETS: &str = "org.stockade.time-offsets";
+pub(super) const ROOT_UNMAPPED: &str = "org.stockade.root-unmapped";
 pub(super) const SOURCE: &str = "org.stockade.source";
 pub(super) const DESCRIPTION: &str = "org.stockade.description";
 /// `org.stockade.mount.<i>`: what stockade mount the OCI mount `mounts[i]` comes from, when

@@ -475,6 +475,7 @@ fn known_annotation(k: &str) -> bool {
         ann::SOURCE,
         ann::DESCRIPTION,
         ann::TIME_OFFSETS,
+        ann::ROOT_UNMAPPED,
     ]
     .contains(&k)
         || k.strip_prefix(ann::MOUNT_PREFIX)

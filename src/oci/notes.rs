@@ -117,6 +117,17 @@ pub(super) fn process_notes(
         );
     }
     let ns = &plan.namespaces;
+    if ns.user && !ns.uid_map.iter().any(|m| m.inside == 0) {
+        // The annotation only anchors the note; the maps are in linux.uidMappings.
+        annotations.insert(ann::ROOT_UNMAPPED.into(), "true".into());
+        note(
+            NoteKind::Approximated,
+            ann::ROOT_UNMAPPED,
+            "namespaces.uid-map maps nothing to uid 0 in the sandbox: runc refuses such a \
+             bundle (\"no user mapping found\"), crun runs it; map 0 to run it under runc"
+                .into(),
+        );
+    }
     if ns.time && (ns.time_offsets.monotonic != 0 || ns.time_offsets.boottime != 0) {
         // linux.timeOffsets carries them; the annotation only anchors the note.
         annotations.insert(
