@@ -227,18 +227,29 @@ pub fn to_json<'a>(d: &'a Diagnostic, sources: &'a Sources) -> JsonDiagnostic<'a
 }
 
 /// The closest candidate to `word` (edit distance ≤ a third of its length), for
-/// "did you mean" hints.
+/// "did you mean" hints; failing that, the only candidate that `word` (3 letters or more)
+/// abbreviates, as `exec` abbreviates `execute`.
 pub fn did_you_mean<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
     let limit = (word.chars().count() / 3).max(1);
-    candidates
-        .into_iter()
-        .map(|c| (levenshtein(word, c), c))
+    let candidates: Vec<&str> = candidates.into_iter().collect();
+    let close = candidates
+        .iter()
+        .map(|c| (levenshtein(word, c), *c))
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
+        .map(|(_, c)| c);
+    close.or_else(|| {
+        let mut longer = candidates
+            .iter()
+            .filter(|c| word.chars().count() >= 3 && c.len() > word.len() && c.starts_with(word));
+        match (longer.next(), longer.next()) {
+            (Some(only), None) => Some(*only),
+            _ => None,
+        }
+    })
 }
 
 /// Edit distance counting an adjacent transposition as one edit (optimal string
@@ -289,5 +300,9 @@ mod tests {
         let c = ["read-only", "recursive", "optional"];
         assert_eq!(did_you_mean("read-onyl", c), Some("read-only"));
         assert_eq!(did_you_mean("banana", c), None);
+        assert_eq!(did_you_mean("recur", c), Some("recursive"));
+        // Ambiguous abbreviations suggest nothing.
+        assert_eq!(did_you_mean("re", ["read", "recursive"]), None);
+        assert_eq!(did_you_mean("rea", ["read-file", "read-dir"]), None);
     }
 }

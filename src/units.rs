@@ -54,7 +54,12 @@ pub fn parse_size(input: &str) -> Result<u64, UnitError> {
         ));
     }
     let multiplier = 1u64 << shift;
-    let overflow = || err(format!("size `{input}` is too large"), None);
+    let overflow = || {
+        err(
+            format!("size `{input}` is too large"),
+            Some("sizes must be below 16 EiB (2^64 bytes)"),
+        )
+    };
     if let Some((int, frac)) = number.split_once('.') {
         if frac.contains('.') || (int.is_empty() && frac.is_empty()) {
             return Err(err(format!("`{input}` is not a size"), None));

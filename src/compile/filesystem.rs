@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 
 /// The filesystem part of the plan.
 pub struct Fs {
+    /// Whether the sandbox has a mount namespace; without one it sees the host's tree.
+    pub mount_ns: bool,
     pub root: RootPlan,
     pub hostname: Option<String>,
     pub domainname: Option<String>,
@@ -20,8 +22,10 @@ pub struct Fs {
 impl Fs {
     /// Whether a path inside the sandbox exists by construction: it is a mount target, lies
     /// beneath one, is a parent the executor creates for one, or the root is a directory.
+    /// Without a mount namespace the sandbox shares the host's tree, so every path counts.
     pub fn can_see(&self, path: &Path) -> bool {
-        matches!(self.root.kind, RootKind::Directory { .. })
+        !self.mount_ns
+            || matches!(self.root.kind, RootKind::Directory { .. })
             || path == Path::new("/")
             || self
                 .mounts
@@ -117,6 +121,7 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Option<Namespaces>) -> Option<Fs>
     let masked_paths = paths("filesystem.masked-paths", &f.masked_paths);
     let read_only_paths = paths("filesystem.read-only-paths", &f.read_only_paths);
     Some(Fs {
+        mount_ns,
         root: RootPlan {
             kind,
             read_only: f.read_only.unwrap_or(false),

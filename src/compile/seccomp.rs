@@ -165,12 +165,9 @@ fn names(cx: &mut Ctx, key: &str, entry: &str) -> Vec<String> {
             vec![entry.to_owned()]
         }
         Err(_) => {
-            let all: Vec<&str> = groups::GROUPS
-                .iter()
-                .flat_map(|g| g.members.iter().copied())
-                .filter(|m| !m.starts_with('@'))
-                .collect();
-            let hint = did_you_mean(entry, all).map(|m| format!("did you mean `{m}`?"));
+            let all = native_syscall_names();
+            let hint = did_you_mean(entry, all.iter().map(String::as_str))
+                .map(|m| format!("did you mean `{m}`?"));
             cx.error(
                 key,
                 format!("unknown syscall `{entry}`"),
@@ -184,6 +181,19 @@ fn names(cx: &mut Ctx, key: &str, entry: &str) -> Vec<String> {
             Vec::new()
         }
     }
+}
+
+/// Every syscall name libseccomp knows for the native architecture (for "did you mean").
+fn native_syscall_names() -> Vec<String> {
+    // x86_64 numbers stop below 512 (x32 starts at 512 with its own names); 1024 also
+    // covers the other 64-bit architectures' tables.
+    (0..1024)
+        .filter_map(|nr| {
+            ScmpSyscall::from_raw_syscall(nr)
+                .get_name_by_arch(ScmpArch::native())
+                .ok()
+        })
+        .collect()
 }
 
 pub fn compile(cx: &mut Ctx, p: &Profile) -> Option<SeccompPlan> {
@@ -251,7 +261,13 @@ pub fn compile(cx: &mut Ctx, p: &Profile) -> Option<SeccompPlan> {
         for (j, a) in r.args.iter().flatten().enumerate() {
             let k = format!("{key}.args[{j}]");
             if a.index > 5 {
-                cx.error(&format!("{k}.index"), "argument index must be 0..5", None);
+                cx.error(
+                    &format!("{k}.index"),
+                    format!("argument index {} is out of range", a.index),
+                    Some(
+                        "system calls have six arguments: index 0 is the first, 5 the last".into(),
+                    ),
+                );
             }
             let op = match a.op.as_str() {
                 "eq" => SeccompOp::Eq,

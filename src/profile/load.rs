@@ -119,14 +119,15 @@ impl Loader {
         &mut self,
         name: &str,
         referrer: Option<&Span>,
-        stack: &mut Vec<String>,
+        stack: &mut Vec<(String, String)>,
     ) -> Option<Node> {
         let (display, text, dir, identity) = self.read(name, referrer)?;
-        if stack.contains(&identity) {
+        if stack.iter().any(|(id, _)| *id == identity) {
+            // Shown by the names the user wrote (relative paths), not the canonical ones.
             let chain = stack
                 .iter()
-                .chain(std::iter::once(&identity))
-                .cloned()
+                .map(|(_, shown)| shown.as_str())
+                .chain(std::iter::once(display.as_str()))
                 .collect::<Vec<_>>()
                 .join(" -> ");
             self.report(
@@ -144,7 +145,7 @@ impl Loader {
             );
             return None;
         }
-        let file = self.sources.add(display, text);
+        let file = self.sources.add(display.clone(), text);
         let text = self.sources.files[file].text.clone();
         let node = self.parse(file, &text)?;
         let Node::Table {
@@ -155,7 +156,7 @@ impl Loader {
             return None;
         };
         let extends = entries.remove("extends");
-        stack.push(identity);
+        stack.push((identity, display));
         let mut merged: Option<Node> = None;
         if let Some(Node::Array { items, .. }) = extends {
             for item in items {
@@ -299,11 +300,23 @@ impl Loader {
 
     fn toml_error(&mut self, file: FileId, e: &toml::de::Error, text: &str) {
         let range = e.span().unwrap_or(0..0);
-        let message = e.message().trim().to_owned();
-        let help = key_hint(
-            &message,
-            &text[range.clone().start.min(text.len())..range.end.min(text.len())],
-        );
+        let found = text
+            .get(range.start.min(text.len())..range.end.min(text.len()))
+            .unwrap_or_default();
+        let mut message = e.message().trim().to_owned();
+        if message == "duplicate key" {
+            // The parser says only "duplicate key"; name it, and tell tables from keys.
+            let line_start = text[..range.start.min(text.len())]
+                .rfind('\n')
+                .map_or(0, |i| i + 1);
+            let is_table = text[line_start..].trim_start().starts_with('[');
+            message = if is_table {
+                format!("table `[{}]` defined twice", found.trim())
+            } else {
+                format!("duplicate key `{}`", found.trim())
+            };
+        }
+        let help = key_hint(&message, found);
         let mut d = Diagnostic::error("", message).at(Span { file, range });
         d.help = help;
         self.diags.push(d);
@@ -317,17 +330,65 @@ impl Loader {
     }
 }
 
-/// "did you mean" for serde's `unknown field `x`, expected one of `a`, `b``.
+/// A `help:` line for the TOML parser's and serde's messages: "did you mean" for unknown
+/// keys and values, and how to write the expected type.
 fn key_hint(message: &str, found: &str) -> Option<String> {
-    let rest = message.split_once("expected one of ")?.1;
+    if message.starts_with("duplicate key") {
+        return Some("each key may be set once per table; remove one of them".into());
+    }
+    if message.starts_with("table `") {
+        return Some("merge the two tables into one".into());
+    }
+    if message.starts_with("invalid value") {
+        for (ty, max) in [("u8", "255"), ("u16", "65535"), ("u32", "4294967295")] {
+            if message.ends_with(&format!("expected {ty}")) {
+                return Some(format!("write a whole number from 0 to {max}"));
+            }
+        }
+    }
+    if let Some(rest) = message.split_once("expected ").map(|(_, r)| r) {
+        if message.starts_with("invalid type") {
+            return type_hint(rest);
+        }
+    }
+    // `expected one of `a`, `b`` and, for two candidates, `expected `a` or `b``.
+    let rest = message.split_once("expected ")?.1;
     let candidates: Vec<&str> = rest.split('`').skip(1).step_by(2).collect();
+    if candidates.is_empty() {
+        return None;
+    }
     let word = found.trim().trim_matches('"');
     match did_you_mean(word, candidates.iter().copied()) {
         Some(m) => Some(format!("did you mean `{m}`?")),
-        None => message
-            .contains("unknown field")
-            .then(|| format!("valid keys here: {}", candidates.join(", "))),
+        None if message.contains("unknown field") => {
+            Some(format!("valid keys here: {}", candidates.join(", ")))
+        }
+        None => Some(format!("write one of: {}", candidates.join(", "))),
     }
+}
+
+/// How to write a value of the type serde expected.
+fn type_hint(expected: &str) -> Option<String> {
+    let hint = if expected.starts_with("a boolean") {
+        "write `true` or `false` (without quotes)"
+    } else if expected.starts_with("a string") {
+        "quote the value, e.g. \"10s\" or \"/usr\""
+    } else if expected.starts_with("a sequence") {
+        "write a list in brackets, e.g. [\"a\", \"b\"]"
+    } else if expected.starts_with("u8")
+        || expected.starts_with("u16")
+        || expected.starts_with("u32")
+        || expected.starts_with("u64")
+        || expected.starts_with("i64")
+        || expected.starts_with("an integer")
+    {
+        "write a whole number without quotes"
+    } else if expected.starts_with("struct") || expected.starts_with("a map") {
+        "write a table, e.g. [section] or { key = value }"
+    } else {
+        return None;
+    };
+    Some(hint.into())
 }
 
 fn resolve_extends(target: &str, dir: Option<&Path>) -> String {
