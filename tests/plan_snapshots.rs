@@ -34,8 +34,7 @@ fn snapshot_name(profile: &str) -> String {
 
 /// (text, json) of the plan, or the rendered diagnostics.
 fn plan_of(profile: &str, host: &HostFacts) -> Result<(String, String), String> {
-    let loaded = load(profile)
-        .map_err(|e| diag::render(&e.diagnostics.0, &e.sources, false))?;
+    let loaded = load(profile).map_err(|e| diag::render(&e.diagnostics.0, &e.sources, false))?;
     let opts = CompileOptions {
         command: None,
         command_optional: true,
@@ -59,8 +58,7 @@ fn plans_match_their_snapshots() {
             Ok((text, json)) => {
                 let name = snapshot_name(profile);
                 for (ext, body) in [("txt", &text), ("json", &json)] {
-                    if let Err(e) = util::check_snapshot(&dir.join(format!("{name}.{ext}")), body)
-                    {
+                    if let Err(e) = util::check_snapshot(&dir.join(format!("{name}.{ext}")), body) {
                         failures.push(e);
                     }
                 }

@@ -104,6 +104,10 @@ struct Loader {
     sources: Sources,
     diags: Diagnostics,
     layers: Vec<String>,
+    /// Identities of the files merged so far: a file reached twice (a diamond such as
+    /// `extends = ["builtin:strict", "builtin:minimal"]`) is merged once, at its first
+    /// position, so its mounts are not repeated and it cannot undo a later layer.
+    merged: Vec<String>,
 }
 
 impl Loader {
@@ -135,6 +139,9 @@ impl Loader {
                 format!("`extends` cycle: {chain}"),
                 Some("remove one of the `extends` entries in the cycle"),
             );
+            return None;
+        }
+        if self.merged.contains(&identity) {
             return None;
         }
         if stack.len() >= MAX_EXTENDS_DEPTH {
@@ -176,7 +183,8 @@ impl Loader {
                 }
             }
         }
-        stack.pop();
+        let (identity, _) = stack.pop()?;
+        self.merged.push(identity);
         // Post-order: a file's bases were merged before it.
         if let Some(f) = self.sources.get(file) {
             self.layers.push(f.name.clone());
