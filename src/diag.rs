@@ -173,10 +173,16 @@ pub fn render(diags: &[Diagnostic], sources: &Sources, color: bool) -> String {
         if let Some((span, f)) = file {
             let start = floor_char_boundary(&f.text, span.range.start);
             let end = floor_char_boundary(&f.text, span.range.end.max(start));
+            // Hand the renderer only the lines the span covers (it scans all it is given),
+            // numbered from where they are in the file.
+            let first = f.text[..start].rfind('\n').map_or(0, |i| i + 1);
+            let last = f.text[end..].find('\n').map_or(f.text.len(), |i| end + i);
+            let line = f.text[..first].matches('\n').count() + 1;
             group = group.element(
-                Snippet::source(f.text.as_str())
+                Snippet::source(&f.text[first..last])
+                    .line_start(line)
                     .path(f.name.as_str())
-                    .annotation(AnnotationKind::Primary.span(start..end)),
+                    .annotation(AnnotationKind::Primary.span(start - first..end - first)),
             );
         } else if let Some(key) = &d.key {
             group = group.element(Level::NOTE.message(format!("key: {key}")));
@@ -233,10 +239,16 @@ pub fn did_you_mean<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
-    let limit = (word.chars().count() / 3).max(1);
+    let len = word.chars().count();
+    // No key or name is this long: a suggestion would be noise (and cost quadratic time).
+    if len > 64 {
+        return None;
+    }
+    let limit = (len / 3).max(1);
     let candidates: Vec<&str> = candidates.into_iter().collect();
     let close = candidates
         .iter()
+        .filter(|c| c.chars().count().abs_diff(len) <= limit)
         .map(|c| (levenshtein(word, c), *c))
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, _)| *d)
@@ -253,30 +265,27 @@ pub fn did_you_mean<'a>(
 }
 
 /// Edit distance counting an adjacent transposition as one edit (optimal string
-/// alignment), so `HOEM` is one edit from `HOME`.
+/// alignment), so `HOEM` is one edit from `HOME`. Three rolling rows, no matrix.
 fn levenshtein(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for (i, row) in d.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for (j, cell) in d[0].iter_mut().enumerate() {
-        *cell = j;
-    }
+    let mut before: Vec<usize> = vec![0; b.len() + 1];
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur: Vec<usize> = vec![0; b.len() + 1];
     for i in 1..=a.len() {
+        cur[0] = i;
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut v = (d[i - 1][j] + 1)
-                .min(d[i][j - 1] + 1)
-                .min(d[i - 1][j - 1] + cost);
+            let mut v = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                v = v.min(d[i - 2][j - 2] + 1);
+                v = v.min(before[j - 2] + 1);
             }
-            d[i][j] = v;
+            cur[j] = v;
         }
+        std::mem::swap(&mut before, &mut prev);
+        std::mem::swap(&mut prev, &mut cur);
     }
-    d[a.len()][b.len()]
+    prev[b.len()]
 }
 
 #[cfg(test)]
@@ -300,6 +309,11 @@ mod tests {
         let c = ["read-only", "recursive", "optional"];
         assert_eq!(did_you_mean("read-onyl", c), Some("read-only"));
         assert_eq!(did_you_mean("banana", c), None);
+        assert_eq!(levenshtein("HOEM", "HOME"), 1);
+        assert_eq!(levenshtein("kitten", "sitting"), 3);
+        assert_eq!(levenshtein("", "abc"), 3);
+        assert_eq!(levenshtein("abc", ""), 3);
+        assert_eq!(levenshtein("ca", "abc"), 3);
         assert_eq!(did_you_mean("recur", c), Some("recursive"));
         // Ambiguous abbreviations suggest nothing.
         assert_eq!(did_you_mean("re", ["read", "recursive"]), None);

@@ -184,16 +184,19 @@ fn names(cx: &mut Ctx, key: &str, entry: &str) -> Vec<String> {
 }
 
 /// Every syscall name libseccomp knows for the native architecture (for "did you mean").
-fn native_syscall_names() -> Vec<String> {
-    // x86_64 numbers stop below 512 (x32 starts at 512 with its own names); 1024 also
-    // covers the other 64-bit architectures' tables.
-    (0..1024)
-        .filter_map(|nr| {
-            ScmpSyscall::from_raw_syscall(nr)
-                .get_name_by_arch(ScmpArch::native())
-                .ok()
-        })
-        .collect()
+fn native_syscall_names() -> &'static [String] {
+    static NAMES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    NAMES.get_or_init(|| {
+        // x86_64 numbers stop below 512 (x32 starts at 512 with its own names); 1024 also
+        // covers the other 64-bit architectures' tables.
+        (0..1024)
+            .filter_map(|nr| {
+                ScmpSyscall::from_raw_syscall(nr)
+                    .get_name_by_arch(ScmpArch::native())
+                    .ok()
+            })
+            .collect()
+    })
 }
 
 pub fn compile(cx: &mut Ctx, p: &Profile) -> Option<SeccompPlan> {

@@ -64,7 +64,21 @@ pub struct LoadError {
 
 /// Load a profile from a path or `builtin:NAME`.
 pub fn load(name: &str) -> Result<Loaded, LoadError> {
-    let mut loader = Loader::default();
+    finish(Loader::default(), name)
+}
+
+/// Load a profile whose top layer is `text` (named `name` in diagnostics) rather than a
+/// file: for profiles read from stdin and for tests. Relative `extends` entries are resolved
+/// against the current directory.
+pub fn load_text(name: &str, text: &str) -> Result<Loaded, LoadError> {
+    let loader = Loader {
+        inline: Some((name.to_owned(), text.to_owned())),
+        ..Loader::default()
+    };
+    finish(loader, name)
+}
+
+fn finish(mut loader: Loader, name: &str) -> Result<Loaded, LoadError> {
     let mut stack = Vec::new();
     let tree = loader.layer(name, None, &mut stack);
     let Some(tree) = tree.filter(|_| !loader.diags.has_errors()) else {
@@ -108,6 +122,8 @@ struct Loader {
     /// `extends = ["builtin:strict", "builtin:minimal"]`) is merged once, at its first
     /// position, so its mounts are not repeated and it cannot undo a later layer.
     merged: Vec<String>,
+    /// The top layer's (name, text) when it does not come from a file.
+    inline: Option<(String, String)>,
 }
 
 impl Loader {
@@ -206,6 +222,10 @@ impl Loader {
         name: &str,
         referrer: Option<&Span>,
     ) -> Option<(String, String, Option<PathBuf>, String)> {
+        if let Some((inline, text)) = self.inline.take() {
+            let dir = std::env::current_dir().ok();
+            return Some((inline.clone(), text, dir, format!("inline:{inline}")));
+        }
         if let Some(b) = name.strip_prefix("builtin:") {
             return match builtin::get(b) {
                 Some(text) => Some((name.to_owned(), text.to_owned(), None, name.to_owned())),
