@@ -10,8 +10,9 @@
 //!
 //! Compiled plans must also keep the ordering invariants, and every error must render.
 //!
-//! `STOCKADE_FUZZ_CASES` sets the number of cases (default below), `STOCKADE_FUZZ_SEED`
-//! the seed. CI runs the full count in release mode:
+//! `STOCKADE_FUZZ_CASES` sets the number of cases (default below, small enough for a debug
+//! `cargo test`), `STOCKADE_FUZZ_SEED` the seed; the cases are spread over one thread per
+//! core. CI runs the full count in release mode:
 //! `STOCKADE_FUZZ_CASES=100000 cargo test --release --test fuzz`.
 
 mod util;
@@ -25,7 +26,7 @@ use stockade::plan::{Phase, Plan, Step};
 use stockade::profile::load::{load, load_text, Loaded};
 
 /// Cases run by a plain `cargo test` (debug build); CI sets STOCKADE_FUZZ_CASES=100000.
-const DEFAULT_CASES: u64 = 3_000;
+const DEFAULT_CASES: u64 = 2_000;
 
 struct Rng(u64);
 
@@ -555,36 +556,57 @@ fn env_u64(name: &str) -> Option<u64> {
     std::env::var(name).ok().and_then(|v| v.trim().parse().ok())
 }
 
-#[test]
-fn load_and_compile_never_panic() {
-    let cases = env_u64("STOCKADE_FUZZ_CASES").unwrap_or(DEFAULT_CASES);
-    let seed = env_u64("STOCKADE_FUZZ_SEED").unwrap_or(0x5eed_5eed_1234_5678) | 1;
-    let schema: Json =
-        serde_json::from_str(&stockade::schema::render()).expect("the schema is JSON");
+/// Run `cases` cases from `seed`; returns how many loaded.
+fn fuzz_worker(schema: &Json, seed: u64, cases: u64) -> u64 {
     let mut generator = Gen {
-        root: &schema,
+        root: schema,
         rng: Rng(seed),
         wild: true,
     };
     let hosts = hosts();
-    let mut compiled = 0u64;
+    let mut loaded = 0u64;
     for i in 0..cases {
         let text = generator.case();
         let mut rng = Rng(generator.rng.next() | 1);
         let result = catch_unwind(AssertUnwindSafe(|| fuzz_case(&text, &hosts, &mut rng)));
         match result {
-            Ok(Ok(loaded)) => compiled += u64::from(loaded),
+            Ok(Ok(ok)) => loaded += u64::from(ok),
             Ok(Err(problem)) => {
-                panic!("case {i} (seed {seed:#x}): {problem}\n--- input ---\n{text}")
+                panic!("case {i} of seed {seed:#x}: {problem}\n--- input ---\n{text}")
             }
-            Err(_) => panic!("case {i} (seed {seed:#x}) panicked\n--- input ---\n{text}"),
+            Err(_) => panic!("case {i} of seed {seed:#x} panicked\n--- input ---\n{text}"),
         }
     }
-    eprintln!("fuzz: {cases} cases, {compiled} loaded (seed {seed:#x})");
+    loaded
+}
+
+#[test]
+fn load_and_compile_never_panic() {
+    let cases = env_u64("STOCKADE_FUZZ_CASES").unwrap_or(DEFAULT_CASES);
+    let seed = env_u64("STOCKADE_FUZZ_SEED").unwrap_or(0x5eed_5eed_1234_5678);
+    let schema: Json =
+        serde_json::from_str(&stockade::schema::render()).expect("the schema is JSON");
+    // One worker per core, each with its own seed (reported when a case fails).
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get() as u64);
+    let loaded: u64 = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..workers)
+            .map(|w| {
+                let share = cases / workers + u64::from(w < cases % workers);
+                let worker_seed = (seed ^ w.wrapping_mul(0x9e37_79b9_7f4a_7c15)) | 1;
+                let schema = &schema;
+                s.spawn(move || fuzz_worker(schema, worker_seed, share))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .sum()
+    });
+    eprintln!("fuzz: {cases} cases on {workers} threads, {loaded} loaded (seed {seed:#x})");
     // The generator must reach the compiler, not only the parser.
     assert!(
-        cases < 1000 || compiled * 10 > cases,
-        "only {compiled} of {cases} cases loaded"
+        cases < 1000 || loaded * 10 > cases,
+        "only {loaded} of {cases} cases loaded"
     );
 }
 
