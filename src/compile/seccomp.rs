@@ -9,50 +9,7 @@ use crate::profile::Profile;
 use crate::seccomp::{groups, preset};
 use libseccomp::{ScmpArch, ScmpSyscall};
 
-/// errno names accepted in `errno:NAME`.
-pub const ERRNOS: &[(&str, i32)] = &[
-    ("EPERM", 1),
-    ("ENOENT", 2),
-    ("ESRCH", 3),
-    ("EINTR", 4),
-    ("EIO", 5),
-    ("ENXIO", 6),
-    ("E2BIG", 7),
-    ("ENOEXEC", 8),
-    ("EBADF", 9),
-    ("ECHILD", 10),
-    ("EAGAIN", 11),
-    ("ENOMEM", 12),
-    ("EACCES", 13),
-    ("EFAULT", 14),
-    ("EBUSY", 16),
-    ("EEXIST", 17),
-    ("EXDEV", 18),
-    ("ENODEV", 19),
-    ("ENOTDIR", 20),
-    ("EISDIR", 21),
-    ("EINVAL", 22),
-    ("ENFILE", 23),
-    ("EMFILE", 24),
-    ("ENOTTY", 25),
-    ("ETXTBSY", 26),
-    ("EFBIG", 27),
-    ("ENOSPC", 28),
-    ("ESPIPE", 29),
-    ("EROFS", 30),
-    ("EMLINK", 31),
-    ("EPIPE", 32),
-    ("ERANGE", 34),
-    ("ENOSYS", 38),
-    ("ENOTSUP", 95),
-    ("EOPNOTSUPP", 95),
-    ("EAFNOSUPPORT", 97),
-    ("EADDRINUSE", 98),
-    ("ENETUNREACH", 101),
-    ("ECONNREFUSED", 111),
-    ("EHOSTUNREACH", 113),
-    ("ETIMEDOUT", 110),
-];
+use crate::units::ERRNOS;
 
 /// Parse `allow`, `errno:NAME`, `kill-process`, `kill-thread`, `trap`, `log`.
 pub fn parse_action(cx: &mut Ctx, key: &str, s: &str) -> Option<SeccompAction> {
