@@ -152,7 +152,7 @@ fn plan_of_builtin_strict() {
         assert!(text.contains(section), "no {section:?} in:\n{text}");
     }
     // The last step runs the command.
-    let last = text.lines().filter(|l| l.contains(" exec ")).last();
+    let last = text.lines().rfind(|l| l.contains(" exec "));
     assert!(
         last.is_some_and(|l| l.trim_end().ends_with("execve")),
         "{text}"
