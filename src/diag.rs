@@ -36,6 +36,10 @@ pub struct Diagnostic {
     #[serde(skip)]
     pub span: Option<Span>,
     pub help: Option<String>,
+    /// About the presence of a key rather than its value: located at the whole
+    /// `key = value` entry instead of at the value.
+    #[serde(skip)]
+    pub on_key: bool,
 }
 
 impl Diagnostic {
@@ -47,6 +51,7 @@ impl Diagnostic {
             key: Some(key.into()).filter(|k: &String| !k.is_empty()),
             span: None,
             help: None,
+            on_key: false,
         }
     }
 
@@ -61,6 +66,12 @@ impl Diagnostic {
     /// Add a `help:` line.
     pub fn help(mut self, help: impl Into<String>) -> Diagnostic {
         self.help = Some(help.into());
+        self
+    }
+
+    /// Locate it at the whole `key = value` entry (see [`Diagnostic::on_key`]).
+    pub fn on_key(mut self) -> Diagnostic {
+        self.on_key = true;
         self
     }
 

@@ -33,6 +33,13 @@ impl<'h> Ctx<'h> {
         self.diags.push(d);
     }
 
+    /// Record an error about the presence of a key (shown at the whole `key = value`).
+    pub fn error_on_key(&mut self, key: &str, message: impl Into<String>, help: Option<String>) {
+        let mut d = Diagnostic::error(key, message).on_key();
+        d.help = help;
+        self.diags.push(d);
+    }
+
     /// Record a warning.
     pub fn warn(&mut self, key: &str, message: impl Into<String>, help: Option<String>) {
         let mut d = Diagnostic::warning(key, message);

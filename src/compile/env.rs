@@ -40,7 +40,7 @@ fn check_name(cx: &mut Ctx, key: &str, name: &str, allow_glob: bool) {
         })
         && !name.starts_with(|c: char| c.is_ascii_digit());
     if !ok {
-        cx.error(
+        cx.error_on_key(
             key,
             format!("`{name}` is not a valid environment variable name"),
             Some("names are letters, digits and `_`; `*` and `?` are globs in keep/unset".into()),

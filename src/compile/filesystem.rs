@@ -53,7 +53,7 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Option<Namespaces>) -> Option<Fs>
     ] {
         if let Some(v) = value {
             if !uts {
-                cx.error(
+                cx.error_on_key(
                     key,
                     format!("`{key}` needs a UTS namespace"),
                     Some("set `namespaces.uts = true`".into()),
@@ -86,7 +86,7 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Option<Namespaces>) -> Option<Fs>
         ];
         for (set, key) in keys {
             if set {
-                cx.error(
+                cx.error_on_key(
                     key,
                     format!("`{key}` needs a mount namespace"),
                     Some("set `namespaces.mount = true`".into()),
@@ -172,7 +172,7 @@ fn mount(cx: &mut Ctx, key: &str, m: &Mount) -> Option<MountPlan> {
     if matches!(m.kind, MountKind::Symlink | MountKind::Dir) {
         for (field, set) in flag_keys {
             if set {
-                cx.error(
+                cx.error_on_key(
                     &format!("{key}.{field}"),
                     format!("`{field}` does not apply to a {name}, which is created, not mounted"),
                     None,
@@ -203,7 +203,7 @@ fn mount(cx: &mut Ctx, key: &str, m: &Mount) -> Option<MountPlan> {
                     ok.join(", ")
                 )
             };
-            cx.error(
+            cx.error_on_key(
                 &format!("{key}.{field}"),
                 format!("`{field}` does not apply to a {name} mount"),
                 Some(help),

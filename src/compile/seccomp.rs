@@ -265,7 +265,7 @@ pub fn compile(cx: &mut Ctx, p: &Profile) -> Option<SeccompPlan> {
                     0
                 }
                 (Some(_), _) => {
-                    cx.error(
+                    cx.error_on_key(
                         &format!("{k}.mask"),
                         "`mask` only applies to `masked-eq`",
                         None,

@@ -43,16 +43,76 @@ impl Loaded {
         }
     }
 
-    /// Fill in spans of diagnostics that only name a key.
+    /// Fill in spans of diagnostics that only name a key. A diagnostic about a `key = value`
+    /// entry points at the value (`memory = "lots"` → `"lots"`); one about a table, at its
+    /// header; one about a key nobody wrote, at its closest written parent.
     pub fn locate(&self, diags: &mut Diagnostics) {
         for d in &mut diags.0 {
             if d.span.is_none() {
                 if let Some(key) = &d.key {
-                    d.span = self.origin_of(key).cloned();
+                    d.span = match self.origins.get(key) {
+                        Some(span) if !key.ends_with(']') && !d.on_key => {
+                            Some(self.value_span(span))
+                        }
+                        _ => self.origin_of(key).cloned(),
+                    };
                 }
             }
         }
     }
+
+    /// The value part of a `key = value` span (the span itself when it is not one).
+    fn value_span(&self, span: &Span) -> Span {
+        let Some(text) = self
+            .sources
+            .get(span.file)
+            .and_then(|f| f.text.get(span.range.clone()))
+        else {
+            return span.clone();
+        };
+        match value_offset(text) {
+            Some(offset) => Span {
+                file: span.file,
+                range: span.range.start + offset..span.range.end,
+            },
+            None => span.clone(),
+        }
+    }
+}
+
+/// Where the value starts in `key = value` (the key bare or quoted); `None` for anything
+/// else, such as a `[table]` header.
+fn value_offset(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut i = match bytes.first()? {
+        q @ (b'"' | b'\'') => {
+            // A quoted key (`"MY-VAR" = ...`) may contain `=`: skip to its closing quote.
+            let mut j = 1;
+            while j < bytes.len() && bytes[j] != *q {
+                j += if *q == b'"' && bytes[j] == b'\\' {
+                    2
+                } else {
+                    1
+                };
+            }
+            j + 1
+        }
+        c if c.is_ascii_alphanumeric() || *c == b'_' || *c == b'-' => bytes
+            .iter()
+            .position(|c| !(c.is_ascii_alphanumeric() || *c == b'_' || *c == b'-'))?,
+        _ => return None,
+    };
+    while bytes.get(i).is_some_and(|c| *c == b' ' || *c == b'\t') {
+        i += 1;
+    }
+    if bytes.get(i) != Some(&b'=') {
+        return None;
+    }
+    i += 1;
+    while bytes.get(i).is_some_and(|c| *c == b' ' || *c == b'\t') {
+        i += 1;
+    }
+    (i < bytes.len()).then_some(i)
 }
 
 /// Loading failed; `sources` lets the caller render the diagnostics.
@@ -458,5 +518,22 @@ fn substitute_profile_dir(node: &mut Node, dir: Option<&str>) {
         Node::Table { entries, .. } => entries
             .values_mut()
             .for_each(|n| substitute_profile_dir(n, dir)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::value_offset;
+
+    #[test]
+    fn finds_the_value_of_a_key_value_span() {
+        assert_eq!(value_offset("memory = \"lots\""), Some(9));
+        assert_eq!(value_offset("cpu=1"), Some(4));
+        assert_eq!(value_offset("\"A=B\" = \"1\""), Some(8));
+        assert_eq!(value_offset("'a' =\t2"), Some(6));
+        assert_eq!(value_offset("[[mount]]"), None);
+        assert_eq!(value_offset("\"/usr\""), None);
+        assert_eq!(value_offset("key ="), None);
+        assert_eq!(value_offset(""), None);
     }
 }
