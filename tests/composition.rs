@@ -212,3 +212,31 @@ fn explain_snapshot() {
         panic!("{e}");
     }
 }
+
+#[test]
+fn extends_chains_have_a_depth_limit() {
+    let dir = std::env::temp_dir().join(format!("stockade-depth-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let depth = stockade::profile::load::MAX_EXTENDS_DEPTH + 5;
+    for i in 0..depth {
+        let extends = if i + 1 < depth {
+            format!("extends = [\"p{}.toml\"]\n", i + 1)
+        } else {
+            String::new()
+        };
+        std::fs::write(
+            dir.join(format!("p{i}.toml")),
+            format!("version = 1\n{extends}"),
+        )
+        .expect("write");
+    }
+    let result = load(&dir.join("p0.toml").display().to_string());
+    let _ = std::fs::remove_dir_all(&dir);
+    let e = result.err().expect("too deep a chain must fail");
+    let text = stockade::diag::render(&e.diagnostics.0, &e.sources, false);
+    assert!(
+        text.contains("`extends` chain deeper than 32 files"),
+        "{text}"
+    );
+    assert!(text.contains("help: flatten the chain"), "{text}");
+}

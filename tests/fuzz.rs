@@ -26,7 +26,7 @@ use stockade::plan::{Phase, Plan, Step};
 use stockade::profile::load::{load, load_text, Loaded};
 
 /// Cases run by a plain `cargo test` (debug build); CI sets STOCKADE_FUZZ_CASES=100000.
-const DEFAULT_CASES: u64 = 2_000;
+const DEFAULT_CASES: u64 = 1_000;
 
 struct Rng(u64);
 
