@@ -232,7 +232,9 @@ fn extends_chains_have_a_depth_limit() {
     }
     let result = load(&dir.join("p0.toml").display().to_string());
     let _ = std::fs::remove_dir_all(&dir);
-    let e = result.err().expect("too deep a chain must fail");
+    let Err(e) = result else {
+        panic!("too deep a chain must fail");
+    };
     let text = stockade::diag::render(&e.diagnostics.0, &e.sources, false);
     assert!(
         text.contains("`extends` chain deeper than 32 files"),
