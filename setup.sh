@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Sets up stockade on a fresh Debian/Ubuntu machine: system packages, build, install, and a
+# first sandboxed command. Run as root (or with sudo available).
+#   ./setup.sh            packages + build + install to /usr/local/bin + a demo run
+#   ./setup.sh --deps     only the system packages (used by .ci/run)
+set -euo pipefail
+cd "$(dirname "$0")"
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+# Build: libseccomp-dev, pkg-config. Tests: busybox-static (rootfs), uidmap (newuidmap),
+# crun/runc (OCI differential tests), python3-jsonschema, qemu + debootstrap (cgroup v2 VM).
+PACKAGES=(libseccomp-dev pkg-config build-essential busybox-static uidmap crun runc
+          python3 python3-jsonschema qemu-system-x86 debootstrap e2fsprogs xz-utils
+          bubblewrap hyperfine util-linux procps iproute2)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+[ "${1:-}" = "--deps" ] && exit 0
+
+cargo build --release --locked
+$SUDO install -m 0755 target/release/stockade /usr/local/bin/stockade
+echo "setup: installed /usr/local/bin/stockade"
+echo "setup: running 'stockade run -- sh -c \"id; hostname; ls /\"' under builtin:strict"
+/usr/local/bin/stockade run -- sh -c 'id; hostname; ls /'
