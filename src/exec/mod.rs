@@ -102,7 +102,7 @@ pub fn run(plan: &Plan, host: &HostFacts, opts: &RunOptions) -> Result<RunOutcom
     }
     if opts.report_path.is_some() || opts.report_fd.is_some() {
         if let Err(e) = rep.write(opts.report_path.as_deref(), opts.report_fd) {
-            eprintln!("stockade: warning: writing the run report: {e}");
+            crate::log::warn(&format!("writing the run report: {e}"));
         }
     }
     result.map(|()| RunOutcome {
@@ -144,11 +144,22 @@ fn launch(
     let cgroup = match (&plan.resources, plan.steps.contains(&Step::CreateCgroup)) {
         (Some(res), true) => {
             let (cg, skipped) = Cgroup::create(res)?;
+            // best-effort: say what is not enforced before the payload runs.
+            for s in &skipped {
+                crate::log::warn(&format!("resources (best-effort): {s}"));
+            }
+            if cg.is_inert() {
+                rep.skipped.push(Skipped {
+                    setting: "resources".into(),
+                    reason: "no cgroup could be created: no limit is enforced".into(),
+                });
+            } else {
+                rep.enforced.push(describe_step(plan, &Step::CreateCgroup));
+            }
             rep.skipped.extend(skipped.into_iter().map(|s| Skipped {
                 setting: "resources".into(),
                 reason: s,
             }));
-            rep.enforced.push(describe_step(plan, &Step::CreateCgroup));
             Some(cg)
         }
         _ => None,
@@ -159,7 +170,7 @@ fn launch(
         if r.is_ok() {
             outcome.message = crate::cgroup::exit_message(&outcome, res, rep.exit.signal);
             if let Some(m) = &outcome.message {
-                eprintln!("stockade: {m}");
+                crate::log::error(m);
             }
             if outcome.oom_killed && rep.exit.signal == Some(libc::SIGKILL) {
                 rep.exit.cause = ExitCause::OomKill;
@@ -167,7 +178,7 @@ fn launch(
         }
         rep.cgroup = Some(outcome);
         if let Err(e) = cg.destroy() {
-            eprintln!("stockade: warning: removing the cgroup: {e}");
+            crate::log::warn(&format!("removing the cgroup: {e}"));
         }
     }
     r
@@ -189,6 +200,10 @@ fn launch_in(
     let r = (|| {
         let mut prep = prepare::prepare(plan, saved_mask, setgroups_denied, host.landlock_abi)?;
         if let Some(l) = &prep.landlock {
+            // best-effort: say what is not enforced before the payload runs.
+            for s in &l.not_enforced {
+                crate::log::warn(&format!("landlock (best-effort): {s}"));
+            }
             rep.skipped.extend(l.not_enforced.iter().map(|s| Skipped {
                 setting: "landlock".into(),
                 reason: s.clone(),
@@ -293,6 +308,9 @@ fn parent_steps(
             Step::EnterCgroup => {
                 if let (Some(cg), false) = (cgroup, cloned_into) {
                     cg.attach(pid)?;
+                }
+                if cgroup.is_none_or(Cgroup::is_inert) {
+                    continue;
                 }
             }
             Step::CreateCgroup => continue,
