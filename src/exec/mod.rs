@@ -152,7 +152,15 @@ fn launch(
     };
     let r = launch_in(plan, host, started, rep, cgroup.as_ref());
     if let Some(cg) = cgroup {
-        rep.cgroup = Some(cg.outcome());
+        let mut outcome = cg.outcome();
+        if let Some(res) = &plan.resources {
+            // Why the payload ended, as the cgroup saw it (OOM kill, pids limit).
+            outcome.message = crate::cgroup::exit_message(&outcome, res, rep.exit.signal);
+        }
+        if let Some(m) = &outcome.message {
+            eprintln!("stockade: {m}");
+        }
+        rep.cgroup = Some(outcome);
         if let Err(e) = cg.destroy() {
             eprintln!("stockade: warning: removing the cgroup: {e}");
         }
