@@ -98,6 +98,10 @@ fn oom_kill_is_named_in_the_message_and_the_report() {
         err.contains("payload killed by the kernel OOM killer (memory limit 100 MiB)"),
         "{err}"
     );
+    let enforced = rep["enforced"].as_array().expect("enforced");
+    for step in ["create cgroup", "enter cgroup"] {
+        assert!(enforced.iter().any(|e| e == step), "{enforced:?}");
+    }
     let cg = &rep["cgroup"];
     assert_eq!(cg["oom_killed"], true, "{rep:#}");
     assert_eq!(
@@ -281,8 +285,20 @@ fn unprivileged_without_delegation_via_the_cli() {
     ])
     .with_user(uid, gid)
     .output();
-    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("stockade: warning: not enforced (best-effort): resources.memory: "),
+        "{err}"
+    );
     let rep: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let enforced = rep["enforced"].as_array().expect("enforced");
+    for step in ["create cgroup", "enter cgroup"] {
+        assert!(
+            !enforced.iter().any(|e| e == step),
+            "nothing was enforced, yet: {enforced:?}"
+        );
+    }
     let skipped = rep["skipped"].to_string();
     assert!(skipped.contains("resources.memory"), "{rep:#}");
     assert_eq!(rep["cgroup"]["version"], Value::Null, "{rep:#}");

@@ -141,11 +141,18 @@ fn launch(
     let cgroup = match (&plan.resources, plan.steps.contains(&Step::CreateCgroup)) {
         (Some(res), true) => {
             let (cg, skipped) = Cgroup::create(res)?;
+            // best-effort: say before the payload runs what it will run without.
+            for s in &skipped {
+                eprintln!("stockade: warning: not enforced (best-effort): {s}");
+            }
             rep.skipped.extend(skipped.into_iter().map(|s| Skipped {
                 setting: "resources".into(),
                 reason: s,
             }));
-            rep.enforced.push(describe_step(plan, &Step::CreateCgroup));
+            // An inert cgroup (nothing could be created) is not an enforced step.
+            if !cg.paths().is_empty() {
+                rep.enforced.push(describe_step(plan, &Step::CreateCgroup));
+            }
             Some(cg)
         }
         _ => None,
@@ -267,6 +274,9 @@ fn parent_steps(
             Step::EnterCgroup => {
                 if let (Some(cg), false) = (cgroup, cloned_into) {
                     cg.attach(pid)?;
+                }
+                if cgroup.is_none_or(|c| c.paths().is_empty()) {
+                    continue; // inert (best-effort, nothing created): nothing entered
                 }
             }
             Step::CreateCgroup => continue,
