@@ -595,3 +595,25 @@ fn no_cgroupfs_required_fails_best_effort_runs() {
     assert_eq!(missing, ["resources.cpu: no cgroup filesystem is mounted"]);
     assert!(cg.paths().is_empty());
 }
+
+#[test]
+fn v1_advice_for_missing_delegation_does_not_promise_systemd_delegation_of_v1() {
+    let tmp = TempDir::new();
+    let mut layout = v1_host(&tmp);
+    for h in &mut layout.v1 {
+        h.writable = false;
+    }
+    let mut p = plan();
+    p.pids_max = Some(10);
+    let (_, res) = create(&tmp, &layout, &p);
+    let err = res.unwrap_err().to_string();
+    assert!(
+        err.contains("cgroup v1 cannot be delegated by systemd"),
+        "{err}"
+    );
+    assert!(err.contains("run as root"), "{err}");
+    assert!(
+        err.contains("resources.pids: the caller's `pids` cgroup"),
+        "{err}"
+    );
+}
