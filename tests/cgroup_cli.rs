@@ -190,6 +190,7 @@ fn no_cgroup_left_after_100_runs_with_killed_supervisors() {
         ),
     );
     let mut supervisors = Vec::new();
+    let mut all_runs = Vec::new();
     for i in 0..100 {
         if i % 4 == 0 {
             // A supervisor SIGKILLed while its payload runs: it never removes its leaf.
@@ -200,11 +201,20 @@ fn no_cgroup_left_after_100_runs_with_killed_supervisors() {
                 .read_line(&mut line)
                 .unwrap();
             assert_eq!(line.trim(), "ready", "run {i}");
+            // The leaf carries the supervisor's pid (what gc checks, and what the final
+            // assertion looks for).
+            assert!(
+                leaves().iter().any(|(_, l)| l.pid == child.id()),
+                "run {i}: no leaf named after supervisor {}",
+                child.id()
+            );
             supervisors.push(child.id());
             child.kill().unwrap();
             child.wait().unwrap();
         } else {
-            let out = TestCommand::run(&quick, &["true"]).output();
+            let child = TestCommand::run(&quick, &["true"]).spawn();
+            all_runs.push(child.id());
+            let out = child.wait_with_output().unwrap();
             assert!(out.status.success(), "run {i}: {}", stderr(&out));
         }
     }
@@ -224,13 +234,14 @@ fn no_cgroup_left_after_100_runs_with_killed_supervisors() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    let out = TestCommand::run(&quick, &["true"]).output();
+    let child = TestCommand::run(&quick, &["true"]).spawn();
+    all_runs.push(child.id());
+    let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
+    // Only our own runs count: on a shared host other people's sandboxes come and go.
     let left: Vec<_> = leaves()
         .into_iter()
-        .filter(|(_, l)| {
-            supervisors.contains(&l.pid) || !HostFs.process_alive(l.pid, l.start_ticks)
-        })
+        .filter(|(_, l)| supervisors.contains(&l.pid) || all_runs.contains(&l.pid))
         .collect();
     assert!(left.is_empty(), "left behind: {left:?}");
 }
