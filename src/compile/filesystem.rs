@@ -322,6 +322,11 @@ fn mount(cx: &mut Ctx, key: &str, m: &Mount) -> Option<MountPlan> {
                 .work
                 .as_ref()
                 .and_then(|w| cx.abs_path(&format!("{key}.work"), w));
+            // Without an upper layer the kernel builds a read-only overlay only from at least
+            // two lower layers; one would fail at mount time with EINVAL.
+            if upper.is_none() && lower.len() == 1 {
+                cx.error(&format!("{key}.lower"), "a read-only overlay (no `upper`) needs at least two `lower` directories", Some("add a second lower directory, give `upper` and `work`, or use a read-only bind".into()));
+            }
             if upper.is_some() != work.is_some() {
                 cx.error(
                     key,
