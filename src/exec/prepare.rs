@@ -469,6 +469,22 @@ pub fn prepare(
     })
 }
 
+/// See [`Prepared::become_ns_root`].
+fn become_ns_root(plan: &Plan) -> bool {
+    let ns = &plan.namespaces;
+    // SAFETY: geteuid/getegid have no preconditions.
+    let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+    let covers_outside = |map: &[crate::plan::IdMap], id: u32| {
+        map.iter()
+            .any(|m| id >= m.outside && u64::from(id) < u64::from(m.outside) + u64::from(m.count))
+    };
+    let covers_root = |map: &[crate::plan::IdMap]| map.iter().any(|m| m.inside == 0);
+    ns.user
+        && covers_root(&ns.uid_map)
+        && covers_root(&ns.gid_map)
+        && (!covers_outside(&ns.uid_map, uid) || !covers_outside(&ns.gid_map, gid))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -560,20 +576,4 @@ mod tests {
         assert!(target("t", Path::new("usr")).is_err());
         assert!(target("t", Path::new("/usr/../etc")).is_err());
     }
-}
-
-/// See [`Prepared::become_ns_root`].
-fn become_ns_root(plan: &Plan) -> bool {
-    let ns = &plan.namespaces;
-    // SAFETY: geteuid/getegid have no preconditions.
-    let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
-    let covers_outside = |map: &[crate::plan::IdMap], id: u32| {
-        map.iter()
-            .any(|m| id >= m.outside && u64::from(id) < u64::from(m.outside) + u64::from(m.count))
-    };
-    let covers_root = |map: &[crate::plan::IdMap]| map.iter().any(|m| m.inside == 0);
-    ns.user
-        && covers_root(&ns.uid_map)
-        && covers_root(&ns.gid_map)
-        && (!covers_outside(&ns.uid_map, uid) || !covers_outside(&ns.gid_map, gid))
 }
