@@ -117,20 +117,7 @@ fn ms(d: Duration) -> f64 {
 }
 
 fn namespaces(plan: &Plan) -> Vec<&'static str> {
-    let n = &plan.namespaces;
-    [
-        (n.user, "user"),
-        (n.mount, "mount"),
-        (n.pid, "pid"),
-        (n.net, "net"),
-        (n.ipc, "ipc"),
-        (n.uts, "uts"),
-        (n.cgroup, "cgroup"),
-        (n.time, "time"),
-    ]
-    .into_iter()
-    .filter_map(|(on, name)| on.then_some(name))
-    .collect()
+    plan.namespaces.names()
 }
 
 /// Everything between "start" and "the payload is gone", with the cgroup removed on
