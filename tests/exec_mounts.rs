@@ -79,6 +79,24 @@ fn check_against_plan(profile: &Path, facts: &Value) {
     .output();
     assert!(out.status.success(), "plan failed: {}", stderr(&out));
     let plan: Value = serde_json::from_slice(&out.stdout).expect("plan JSON");
+    // Lockdown as planned: no capability left when none is kept, no_new_privs.
+    if plan["capabilities"]["keep"]
+        .as_array()
+        .is_some_and(|k| k.is_empty())
+    {
+        for set in ["CapEff", "CapPrm", "CapInh", "CapAmb", "CapBnd"] {
+            assert_eq!(facts["status"][set], "0000000000000000", "{set}");
+        }
+    }
+    if plan["capabilities"]["no_new_privs"] == true {
+        assert_eq!(facts["status"]["NoNewPrivs"], "1");
+    }
+    assert_eq!(
+        facts["hostname"],
+        plan["hostname"]
+            .as_str()
+            .map_or(facts["hostname"].clone(), Value::from)
+    );
     for m in plan["mounts"].as_array().expect("mounts") {
         let kind = m["op"]["type"].as_str().unwrap_or_default();
         if matches!(kind, "dir" | "file" | "symlink") {
@@ -700,6 +718,26 @@ fn multi_range_maps_via_newuidmap() {
         f["gid_map"],
         serde_json::json!([[0, g, 1], [1, SUBID_START, SUBID_COUNT]])
     );
+}
+
+/// A map that leaves the caller out (root's container idiom: inside 0 = host 200000) still
+/// builds the sandbox: the child acts as the namespace's root before creating anything.
+#[test]
+fn map_without_the_caller_as_root() {
+    if need_sandbox() || need_root() {
+        return;
+    }
+    let dir = TempDir::new("unmapped");
+    let maps = "uid-map = [{ inside = 0, outside = 200000, count = 65536 }]\n\
+                gid-map = [{ inside = 0, outside = 200000, count = 65536 }]";
+    let p = dir.profile(
+        "unmapped.toml",
+        &base_body("").replace("net = true", &format!("net = true\n{maps}")),
+    );
+    let f = try_json(&p, None, &["facts"]);
+    assert_eq!(f["uid"], serde_json::json!([0, 0, 0]));
+    assert_eq!(f["uid_map"], serde_json::json!([[0, 200000, 65536]]));
+    assert_eq!(f["gid_map"], serde_json::json!([[0, 200000, 65536]]));
 }
 
 /// Inherited descriptors other than 0/1/2 never reach the payload.

@@ -181,8 +181,13 @@ impl Cgroup {
                     .map(|leaf| Backend::V2 { leaf })
             }
             (LayoutKind::Hybrid | LayoutKind::Legacy, _) => {
-                v1::create_leaves(cg.fs.as_ref(), layout, &knobs, &leaf_name)
-                    .map(|leaves| Backend::V1 { leaves })
+                v1::create_leaves(cg.fs.as_ref(), layout, &knobs, &leaf_name).map(|leaves| {
+                    if leaves.is_empty() {
+                        Backend::Inert
+                    } else {
+                        Backend::V1 { leaves }
+                    }
+                })
             }
             _ => Ok(Backend::Inert),
         };
@@ -255,6 +260,11 @@ impl Cgroup {
             Backend::V2 { leaf } => vec![leaf.clone()],
             Backend::V1 { leaves } => leaves.iter().map(|l| l.path.clone()).collect(),
         }
+    }
+
+    /// No leaf could be created (best-effort without any usable hierarchy): no limit holds.
+    pub fn is_inert(&self) -> bool {
+        self.paths().is_empty()
     }
 
     /// What was not enforced (best-effort), one line per limit.

@@ -117,7 +117,11 @@ pub fn compile(cx: &mut Ctx, p: &Profile, fs: &Option<Fs>) -> Option<LandlockPla
             needed
         }
         Some(a) => a,
-        None => needed,
+        // Unpinned: handle every right this kernel knows, so a `read` grant also forbids
+        // truncate/ioctl/refer where the kernel can say so, but never ask for more than the
+        // kernel has unless the profile's own features need it (that is what `compat`
+        // decides).
+        None => needed.max(cx.host.landlock_abi.min(MAX_ABI)),
     };
     let known_abi = abi.min(MAX_ABI);
     let grants = |list: &Option<Vec<String>>,
@@ -171,7 +175,11 @@ pub fn compile(cx: &mut Ctx, p: &Profile, fs: &Option<Fs>) -> Option<LandlockPla
     let ports = |cx: &mut Ctx, key: &str, v: &Option<Vec<u16>>| {
         v.as_ref().map(|ports| {
             if ports.contains(&0) {
-                cx.error(key, format!("`{key}` cannot contain port 0"), None);
+                cx.error(
+                    key,
+                    format!("`{key}` cannot contain port 0"),
+                    Some("list TCP ports 1..65535; an empty list allows none".into()),
+                );
             }
             let mut p = ports.clone();
             p.sort_unstable();

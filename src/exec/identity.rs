@@ -57,6 +57,16 @@ pub fn set_pdeathsig() -> Result<(), Fail> {
         .map(drop)
 }
 
+/// Become uid/gid 0 of the new user namespace (see `Prepared::become_ns_root`). The
+/// capabilities the namespace granted stay: an euid change to 0 keeps the permitted set.
+pub fn become_ns_root() -> Result<(), Fail> {
+    // SAFETY: plain id syscalls.
+    sys::cvt(unsafe { libc::setresgid(0, 0, 0) }).ctx(Call::Setresgid)?;
+    // SAFETY: as above.
+    sys::cvt(unsafe { libc::setresuid(0, 0, 0) }).ctx(Call::Setresuid)?;
+    Ok(())
+}
+
 /// setgroups, setresgid, setresuid. Capabilities survive the switch only when a later
 /// SetCapabilities step will set them explicitly (PR_SET_KEEPCAPS).
 pub fn switch_user(plan: &Plan, prep: &Prepared) -> Result<(), Fail> {
@@ -138,6 +148,9 @@ pub fn loopback_up() -> Result<(), Fail> {
 pub fn close_inherited_fds(keep: &[i32], listen_fds: u32) -> Result<(), Fail> {
     let mut next: u32 = 3 + listen_fds;
     for &k in keep {
+        if k < 0 {
+            continue;
+        }
         let k = k as u32;
         if k < next {
             continue;

@@ -1,7 +1,7 @@
 //! The parent half of the launch: everything that allocates or can fail on bad input is
 //! done here, before clone, so the child only makes syscalls on ready-made data.
 
-use super::confine::{self, SeccompProgram};
+use super::confine::{self, PreparedLandlock, SeccompProgram};
 use super::error::ExecError;
 use super::sys::{MOUNT_ATTR_NODEV, MOUNT_ATTR_NOEXEC, MOUNT_ATTR_NOSUID, MOUNT_ATTR_RDONLY};
 use crate::plan::{MountFlags, MountOp, Plan, RootKind, Step};
@@ -68,6 +68,9 @@ pub enum PreparedOp {
     },
     Overlay {
         lower: Vec<CString>,
+        /// The layers as one `lowerdir=` value (`:`-joined, `:` and `\` escaped) for kernels
+        /// before 6.8, which lack `lowerdir+`. Built here: the child does not allocate.
+        lower_joined: CString,
         upper: Option<CString>,
         work: Option<CString>,
     },
@@ -134,8 +137,14 @@ pub struct Prepared {
     pub time_offsets: Option<Vec<u8>>,
     pub exec: ExecData,
     pub seccomp: Option<SeccompProgram>,
+    /// The Landlock ruleset resolved against the kernel (parent), applied by the child.
+    pub landlock: Option<PreparedLandlock>,
     /// Keep capabilities across the uid switch (a SetCapabilities step follows).
     pub keep_caps: bool,
+    /// The caller's own uid/gid are not in the user namespace's maps but root is: the child
+    /// becomes the namespace's root before touching any filesystem, so what it creates has
+    /// a representable owner (else mkdir fails with EOVERFLOW).
+    pub become_ns_root: bool,
     /// setgroups(2) is denied in the user namespace (rootless single-id map).
     pub setgroups_denied: bool,
     /// The index of the step at which init forks the payload (None: no init).
@@ -146,8 +155,6 @@ pub struct Prepared {
     pub saved_mask: libc::sigset_t,
     /// `/proc/sys/kernel/cap_last_cap` of the host (for the bounding-set drop).
     pub cap_last_cap: u8,
-    /// Pid of the supervisor, to detect its death in the gap before PR_SET_PDEATHSIG.
-    pub parent_pid: libc::pid_t,
 }
 
 fn cstring(what: &'static str, s: &[u8]) -> Result<CString, ExecError> {
@@ -261,6 +268,19 @@ fn prepare_mount(m: &crate::plan::MountPlan) -> Result<PreparedMount, ExecError>
                 .iter()
                 .map(|p| path_cstring("overlay lower", p))
                 .collect::<Result<_, _>>()?,
+            lower_joined: cstring(
+                "overlay lower",
+                lower
+                    .iter()
+                    .map(|p| {
+                        p.to_string_lossy()
+                            .replace('\\', "\\\\")
+                            .replace(':', "\\:")
+                    })
+                    .collect::<Vec<_>>()
+                    .join(":")
+                    .as_bytes(),
+            )?,
             upper: upper
                 .as_deref()
                 .map(|p| path_cstring("overlay upper", p))
@@ -386,6 +406,7 @@ pub fn prepare(
     plan: &Plan,
     saved_mask: libc::sigset_t,
     setgroups_denied: bool,
+    landlock_abi: u8,
 ) -> Result<Prepared, ExecError> {
     let mounts = plan
         .mounts
@@ -410,6 +431,11 @@ pub fn prepare(
         (Some(s), true) => Some(confine::compile_seccomp(s)?),
         _ => None,
     };
+    // Fails here, before clone, when `compat = "required"` and the kernel lacks a feature.
+    let landlock = match (&plan.landlock, plan.steps.contains(&Step::Landlock)) {
+        (Some(l), true) => Some(confine::prepare_landlock(l, landlock_abi)?),
+        _ => None,
+    };
     let init_fork_at = if plan.process.init && plan.namespaces.pid {
         plan.steps
             .iter()
@@ -432,15 +458,31 @@ pub fn prepare(
         time_offsets: time_offsets(plan),
         exec: prepare_exec(plan)?,
         seccomp,
+        landlock,
         keep_caps: plan.steps.contains(&Step::SetCapabilities),
+        become_ns_root: become_ns_root(plan),
         setgroups_denied,
         init_fork_at,
         listen_fds: plan.systemd.listen_fds.as_ref().map_or(0, |l| l.count),
         saved_mask,
         cap_last_cap: 40,
-        // SAFETY: getpid has no preconditions.
-        parent_pid: unsafe { libc::getpid() },
     })
+}
+
+/// See [`Prepared::become_ns_root`].
+fn become_ns_root(plan: &Plan) -> bool {
+    let ns = &plan.namespaces;
+    // SAFETY: geteuid/getegid have no preconditions.
+    let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+    let covers_outside = |map: &[crate::plan::IdMap], id: u32| {
+        map.iter()
+            .any(|m| id >= m.outside && u64::from(id) < u64::from(m.outside) + u64::from(m.count))
+    };
+    let covers_root = |map: &[crate::plan::IdMap]| map.iter().any(|m| m.inside == 0);
+    ns.user
+        && covers_root(&ns.uid_map)
+        && covers_root(&ns.gid_map)
+        && (!covers_outside(&ns.uid_map, uid) || !covers_outside(&ns.gid_map, gid))
 }
 
 #[cfg(test)]
