@@ -13,7 +13,7 @@ pub struct HostFacts {
     /// Real uid and gid of the caller.
     pub uid: u32,
     pub gid: u32,
-    /// The caller's user name (from the passwd database, else `$USER`, else the uid).
+    /// The caller's user name (`$USER`, else the passwd database, else the uid).
     pub user: String,
     /// The caller's home directory (`$HOME`).
     pub home: PathBuf,
@@ -27,8 +27,6 @@ pub struct HostFacts {
     pub cap_last_cap: u8,
     /// newuidmap/newgidmap are installed.
     pub has_newidmap: bool,
-    /// cgroup layout: v2/hybrid/v1, the caller's cgroup, delegation (see `cgroup::detect`).
-    pub cgroup: crate::cgroup::CgroupLayout,
 }
 
 impl HostFacts {
@@ -39,11 +37,18 @@ impl HostFacts {
         let env: BTreeMap<String, String> = std::env::vars_os()
             .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
             .collect();
-        let user = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
-            .ok()
-            .flatten()
-            .map(|u| u.name)
-            .or_else(|| env.get("USER").cloned())
+        // $USER first: the passwd lookup goes through NSS (nsswitch.conf, nscd, files),
+        // which costs every launch a measurable slice of its time.
+        let user = env
+            .get("USER")
+            .filter(|u| !u.is_empty())
+            .cloned()
+            .or_else(|| {
+                nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
+                    .ok()
+                    .flatten()
+                    .map(|u| u.name)
+            })
             .unwrap_or_else(|| uid.to_string());
         let home = env
             .get("HOME")
@@ -67,7 +72,6 @@ impl HostFacts {
             landlock_abi: landlock_abi(),
             cap_last_cap,
             has_newidmap,
-            cgroup: crate::cgroup::detect(),
         }
     }
 
@@ -95,7 +99,6 @@ impl HostFacts {
             landlock_abi: 7,
             cap_last_cap: 40,
             has_newidmap: true,
-            cgroup: crate::cgroup::CgroupLayout::fixed(),
         }
     }
 }
