@@ -27,6 +27,8 @@ pub struct HostFacts {
     pub cap_last_cap: u8,
     /// newuidmap/newgidmap are installed.
     pub has_newidmap: bool,
+    /// cgroup layout: v2/hybrid/v1, the caller's cgroup, delegation (see `cgroup::detect`).
+    pub cgroup: crate::cgroup::CgroupLayout,
 }
 
 impl HostFacts {
@@ -65,6 +67,7 @@ impl HostFacts {
             landlock_abi: landlock_abi(),
             cap_last_cap,
             has_newidmap,
+            cgroup: crate::cgroup::detect(),
         }
     }
 
@@ -92,6 +95,7 @@ impl HostFacts {
             landlock_abi: 7,
             cap_last_cap: 40,
             has_newidmap: true,
+            cgroup: crate::cgroup::CgroupLayout::fixed(),
         }
     }
 }

@@ -1,41 +1,455 @@
-//! The native executor. PLACEHOLDER until the executor lands: same entry points.
+//! The native executor: runs a [`Plan`] for real.
+//!
+//! ```text
+//! parent: prepare (strings, seccomp BPF, cgroup, pipes) ─ clone3 ─ id maps, cgroup ─ release
+//!                                                            │
+//! child:                          wait ─ namespaces ─ steps in plan order ─ [init fork] ─ execve
+//!                                                            │
+//! parent: records until EOF (= execve succeeded) ─ supervise (signals, timeout) ─ report
+//! ```
+//!
+//! * One clone3, pipes for synchronization, no threads. The child only makes syscalls on
+//!   data prepared by the parent and reports a failure as a fixed-size record
+//!   `{step, syscall, errno}`; the parent renders it as
+//!   `step 7/23 (bind /usr -> /usr, read-only): move_mount(2): EPERM` (exit 125; 126 and
+//!   127 for a command that is not executable or not found).
+//! * The steps run exactly in plan order ([`crate::plan::step`] documents why that order);
+//!   the executor never reorders them.
+//! * Nothing touches the host: mounts happen in the child's private mount namespace, no
+//!   file is created outside it, and every exit path reaps the child and removes the
+//!   cgroup.
 
+pub mod child;
 pub mod confine;
 pub mod listen_fds;
 pub mod notify;
+pub mod error;
+pub mod identity;
+pub mod init;
+pub mod mounts;
+pub mod pivot;
+pub mod prepare;
+pub mod report;
+pub mod spawn;
+pub mod supervisor;
+pub mod sys;
 
+pub use error::ExecError;
+pub use report::{ExitCause, RunReport};
+
+use crate::cgroup::Cgroup;
 use crate::host::HostFacts;
-use crate::plan::Plan;
+use crate::plan::explain::describe_step;
+use crate::plan::{Plan, Step};
+use error::{pseudo_step, record_kind, Call, Record};
+use nix::errno::Errno;
+use report::{Durations, ExitReport, Skipped, TimeoutReport};
 use std::os::fd::RawFd;
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
-/// Options of one run.
+/// How to run.
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
+    /// Write the run report (JSON) to this file.
     pub report_path: Option<PathBuf>,
+    /// Write the run report (JSON) to this inherited fd.
     pub report_fd: Option<RawFd>,
 }
 
 /// How the payload ended.
 #[derive(Debug, Clone)]
 pub struct RunOutcome {
+    /// stockade's exit status: the payload's code, or 128+N for signal N.
     pub exit_code: i32,
+    pub cause: ExitCause,
+    /// The report (also written where [`RunOptions`] asked).
+    pub report: RunReport,
 }
 
-/// Launcher failures.
-#[derive(Debug, thiserror::Error)]
-pub enum ExecError {
-    #[error("the executor is not built yet")]
-    NotBuilt,
+/// Run `plan`: set up the sandbox, run the payload, supervise it, report.
+pub fn run(plan: &Plan, host: &HostFacts, opts: &RunOptions) -> Result<RunOutcome, ExecError> {
+    let started = Instant::now();
+    let mut rep = RunReport {
+        version: report::REPORT_VERSION,
+        profile: plan.source.clone(),
+        command: plan.process.argv.clone(),
+        namespaces: namespaces(plan),
+        enforced: Vec::new(),
+        skipped: Vec::new(),
+        exit: ExitReport {
+            cause: ExitCause::SetupFailure,
+            exit_code: error::EXIT_SETUP_FAILURE,
+            code: None,
+            signal: None,
+            error: None,
+        },
+        durations: Durations::default(),
+        timeout: None,
+        landlock: None,
+        cgroup: None,
+    };
+    let result = launch(plan, host, started, &mut rep);
+    rep.durations.total_ms = ms(started.elapsed());
+    match &result {
+        Ok(()) => {}
+        Err(e) => {
+            rep.exit.cause = ExitCause::SetupFailure;
+            rep.exit.exit_code = e.exit_code();
+            rep.exit.error = Some(e.to_string());
+        }
+    }
+    if opts.report_path.is_some() || opts.report_fd.is_some() {
+        if let Err(e) = rep.write(opts.report_path.as_deref(), opts.report_fd) {
+            eprintln!("stockade: warning: writing the run report: {e}");
+        }
+    }
+    result.map(|()| RunOutcome {
+        exit_code: rep.exit.exit_code,
+        cause: rep.exit.cause,
+        report: rep,
+    })
 }
 
-impl ExecError {
-    pub fn exit_code(&self) -> i32 {
-        125
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn namespaces(plan: &Plan) -> Vec<&'static str> {
+    let n = &plan.namespaces;
+    [
+        (n.user, "user"),
+        (n.mount, "mount"),
+        (n.pid, "pid"),
+        (n.net, "net"),
+        (n.ipc, "ipc"),
+        (n.uts, "uts"),
+        (n.cgroup, "cgroup"),
+        (n.time, "time"),
+    ]
+    .into_iter()
+    .filter_map(|(on, name)| on.then_some(name))
+    .collect()
+}
+
+/// Everything between "start" and "the payload is gone", with the cgroup removed on
+/// every path.
+fn launch(
+    plan: &Plan,
+    host: &HostFacts,
+    started: Instant,
+    rep: &mut RunReport,
+) -> Result<(), ExecError> {
+    let cgroup = match (&plan.resources, plan.steps.contains(&Step::CreateCgroup)) {
+        (Some(res), true) => {
+            let (cg, skipped) = Cgroup::create(res)?;
+            rep.skipped.extend(skipped.into_iter().map(|s| Skipped {
+                setting: "resources".into(),
+                reason: s,
+            }));
+            rep.enforced.push(describe_step(plan, &Step::CreateCgroup));
+            Some(cg)
+        }
+        _ => None,
+    };
+    let r = launch_in(plan, host, started, rep, cgroup.as_ref());
+    if let Some(cg) = cgroup {
+        rep.cgroup = Some(cg.outcome());
+        if let Err(e) = cg.destroy() {
+            eprintln!("stockade: warning: removing the cgroup: {e}");
+        }
+    }
+    r
+}
+
+fn launch_in(
+    plan: &Plan,
+    host: &HostFacts,
+    started: Instant,
+    rep: &mut RunReport,
+    cgroup: Option<&Cgroup>,
+) -> Result<(), ExecError> {
+    // An unprivileged writer must deny setgroups before writing gid_map; the setuid
+    // helpers and root do not need to.
+    // SAFETY: geteuid has no preconditions.
+    let setgroups_denied =
+        plan.namespaces.user && !plan.namespaces.gid_map_helper && unsafe { libc::geteuid() } != 0;
+    let saved_mask = supervisor::block_signals();
+    let r = (|| {
+        let mut prep = prepare::prepare(plan, saved_mask, setgroups_denied)?;
+        prep.cap_last_cap = host.cap_last_cap;
+        let mut pipes = spawn::pipes(prep.init_fork_at.is_some(), prep.listen_fds)?;
+        let into = cgroup.and_then(|c| c.clone_into_fd());
+        // SAFETY: stockade is single-threaded here; the child runs child::run only.
+        let pid = unsafe { spawn::clone(spawn::clone_flags(plan), into)? };
+        if pid == 0 {
+            let fds = child::ChildFds {
+                sync_r: pipes.sync_r,
+                rec_w: pipes.rec_w,
+                status_w: pipes.status_w,
+            };
+            child::run(plan, &mut prep, fds)
+        }
+        pipes.close_child_ends();
+        if let Err(e) = parent_steps(plan, pid, setgroups_denied, cgroup, into.is_some(), rep) {
+            spawn::kill_and_reap(pid);
+            return Err(e);
+        }
+        // SAFETY: writing one byte from a live buffer.
+        if unsafe { libc::write(pipes.sync_w, [1u8].as_ptr().cast(), 1) } != 1 {
+            let e = Errno::last();
+            spawn::kill_and_reap(pid);
+            return Err(error::sys_err("write(2)")(e));
+        }
+        let failure = read_records(plan, pipes.rec_r, rep);
+        let exec_at = Instant::now();
+        rep.durations.setup_ms = ms(exec_at - started);
+        if let Some(e) = failure {
+            // The child (or the payload, for exec errors) exits by itself; reap it.
+            let mut st = 0;
+            // SAFETY: valid out pointer.
+            while unsafe { libc::waitpid(pid, &mut st, 0) } < 0 && Errno::last() == Errno::EINTR {}
+            return Err(e);
+        }
+        let timeout = plan.process.timeout_ms.map(|t| supervisor::Timeout {
+            after: Duration::from_millis(t),
+            signal: plan.process.kill_signal.number,
+            signal_name: plan.process.kill_signal.name.clone(),
+            grace: Duration::from_millis(plan.process.grace_ms),
+        });
+        let whole_group = !plan.namespaces.pid && plan.process.new_session;
+        let ended =
+            supervisor::supervise(pid, started, timeout.as_ref(), whole_group, pipes.status_r);
+        rep.durations.payload_ms = Some(ms(exec_at.elapsed()));
+        let code = supervisor::status_to_exit_code(ended.status);
+        rep.exit.exit_code = code;
+        if libc::WIFSIGNALED(ended.status) {
+            rep.exit.cause = ExitCause::Signal;
+            rep.exit.signal = Some(libc::WTERMSIG(ended.status));
+        } else {
+            rep.exit.cause = ExitCause::Exit;
+            rep.exit.code = Some(libc::WEXITSTATUS(ended.status));
+        }
+        if ended.timed_out {
+            rep.exit.cause = ExitCause::Timeout;
+        }
+        if let Some(t) = &timeout {
+            rep.timeout = Some(TimeoutReport {
+                limit_ms: t.after.as_millis() as u64,
+                fired: ended.timed_out,
+                kill_signal: t.signal_name.clone(),
+                killed_after_grace: ended.killed,
+            });
+        }
+        Ok(())
+    })();
+    supervisor::restore_signals(&saved_mask);
+    r
+}
+
+fn parent_steps(
+    plan: &Plan,
+    pid: libc::pid_t,
+    setgroups_denied: bool,
+    cgroup: Option<&Cgroup>,
+    cloned_into: bool,
+    rep: &mut RunReport,
+) -> Result<(), ExecError> {
+    for step in plan.steps.iter().filter(|s| s.in_parent()) {
+        match step {
+            Step::WriteIdMaps => spawn::write_id_maps(pid, plan, setgroups_denied)?,
+            Step::EnterCgroup => {
+                if let (Some(cg), false) = (cgroup, cloned_into) {
+                    cg.attach(pid)?;
+                }
+            }
+            Step::CreateCgroup => continue,
+            _ => {}
+        }
+        rep.enforced.push(describe_step(plan, step));
+    }
+    Ok(())
+}
+
+/// Read the child's records until EOF (the payload's execve succeeded) or a failure.
+fn read_records(plan: &Plan, fd: RawFd, rep: &mut RunReport) -> Option<ExecError> {
+    let mut failure = None;
+    let mut last_child_step = 0usize;
+    let mut skipped_steps = Vec::new();
+    loop {
+        let mut buf = [0u8; Record::SIZE];
+        let mut got = 0;
+        while got < Record::SIZE {
+            // SAFETY: reading into the unfilled tail of a live buffer.
+            let n = unsafe { libc::read(fd, buf[got..].as_mut_ptr().cast(), Record::SIZE - got) };
+            if n < 0 && Errno::last() == Errno::EINTR {
+                continue;
+            }
+            if n <= 0 {
+                break;
+            }
+            got += n as usize;
+        }
+        if got < Record::SIZE {
+            break;
+        }
+        let rec = Record::from_bytes(buf);
+        match rec.kind {
+            record_kind::SKIPPED => {
+                skipped_steps.push(rec.step as usize);
+                if let Some(step) = plan.steps.get(rec.step as usize) {
+                    rep.skipped.push(Skipped {
+                        setting: describe_step(plan, step),
+                        reason: "optional source does not exist".into(),
+                    });
+                }
+            }
+            record_kind::LANDLOCK => {
+                rep.landlock = Some(crate::exec::confine::LandlockStatus {
+                    ruleset: rec.data as u8,
+                    missing: rec.data2,
+                });
+            }
+            _ => {
+                last_child_step = rec.step as usize;
+                failure = Some(to_error(plan, rec));
+            }
+        }
+    }
+    // Steps the child completed: all of them on success, those before the failure
+    // otherwise; a skipped optional mount was not enforced.
+    let done = match &failure {
+        None => plan.steps.len(),
+        Some(_) => last_child_step.min(plan.steps.len()),
+    };
+    for (i, step) in plan.steps.iter().enumerate().take(done) {
+        if step.in_parent() || skipped_steps.contains(&i) {
+            continue;
+        }
+        rep.enforced.push(describe_step(plan, step));
+    }
+    failure
+}
+
+fn to_error(plan: &Plan, rec: Record) -> ExecError {
+    let call = Call::from_u32(rec.call).map_or("unknown syscall", Call::name);
+    let errno = Errno::from_raw(rec.errno);
+    let total = plan.steps.len();
+    let desc_for = |s: u32| -> &'static str {
+        match s {
+            pseudo_step::SYNC => "waiting for the parent",
+            pseudo_step::LOOPBACK => "network namespace: bring up loopback",
+            pseudo_step::TIME_NS => "time namespace: clock offsets",
+            pseudo_step::CGROUP_NS => "cgroup namespace",
+            pseudo_step::CLOSE_FDS => "close inherited file descriptors",
+            pseudo_step::INIT => "start init",
+            _ => "unknown step",
+        }
+    };
+    match plan.steps.get(rec.step as usize) {
+        Some(step @ Step::Exec) if rec.call == Call::Execve as u32 => ExecError::Exec {
+            index: rec.step as usize + 1,
+            total,
+            desc: describe_step(plan, step),
+            call,
+            errno,
+            not_found: matches!(errno, Errno::ENOENT | Errno::ENOTDIR),
+        },
+        Some(step) => ExecError::Step {
+            index: rec.step as usize + 1,
+            total,
+            desc: describe_step(plan, step),
+            call,
+            errno,
+        },
+        None => ExecError::Setup {
+            desc: desc_for(rec.step),
+            call,
+            errno,
+        },
     }
 }
 
-/// Run a plan.
-pub fn run(_plan: &Plan, _host: &HostFacts, _opts: &RunOptions) -> Result<RunOutcome, ExecError> {
-    Err(ExecError::NotBuilt)
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compile::{compile, CompileOptions};
+    use crate::profile::load::load;
+
+    fn strict_plan() -> Plan {
+        let loaded = load("builtin:strict").expect("builtin loads");
+        let opts = CompileOptions {
+            command: Some(vec!["true".into()]),
+            command_optional: false,
+        };
+        compile(&loaded, &HostFacts::fixed(), &opts)
+            .expect("builtin compiles")
+            .plan
+    }
+
+    fn record(step: usize, call: Call, errno: Errno) -> Record {
+        Record {
+            kind: record_kind::FAILED,
+            step: step as u32,
+            call: call as u32,
+            errno: errno as i32,
+            ..Record::default()
+        }
+    }
+
+    #[test]
+    fn step_failure_renders_index_description_syscall_errno() {
+        let plan = strict_plan();
+        let i = plan
+            .steps
+            .iter()
+            .position(|s| matches!(s, Step::Mount(m) if plan.mounts[*m].target == std::path::Path::new("/usr")))
+            .expect("a /usr mount step");
+        let e = to_error(&plan, record(i, Call::MoveMount, Errno::EPERM));
+        let want = format!(
+            "step {}/{} (bind /usr -> /usr, read-only, nodev): move_mount(2): EPERM",
+            i + 1,
+            plan.steps.len()
+        );
+        assert_eq!(e.to_string(), want);
+        assert_eq!(e.exit_code(), 125);
+    }
+
+    #[test]
+    fn exec_failures_map_to_126_and_127() {
+        let plan = strict_plan();
+        let exec = plan.steps.len() - 1;
+        let not_found = to_error(&plan, record(exec, Call::Execve, Errno::ENOENT));
+        assert_eq!(not_found.exit_code(), 127);
+        assert!(not_found
+            .to_string()
+            .ends_with("execve(2): ENOENT (command not found)"));
+        let denied = to_error(&plan, record(exec, Call::Execve, Errno::EACCES));
+        assert_eq!(denied.exit_code(), 126);
+        assert!(denied
+            .to_string()
+            .ends_with("execve(2): EACCES (not executable)"));
+    }
+
+    #[test]
+    fn pseudo_steps_are_named() {
+        let plan = strict_plan();
+        let e = to_error(
+            &plan,
+            record(pseudo_step::LOOPBACK as usize, Call::Ioctl, Errno::EPERM),
+        );
+        assert_eq!(
+            e.to_string(),
+            "network namespace: bring up loopback: ioctl(2): EPERM"
+        );
+        assert_eq!(e.exit_code(), 125);
+    }
+
+    #[test]
+    fn namespaces_are_listed_in_order() {
+        let plan = strict_plan();
+        let ns = namespaces(&plan);
+        assert_eq!(ns.first(), Some(&"user"));
+        assert!(ns.contains(&"pid") && ns.contains(&"net"));
+    }
 }

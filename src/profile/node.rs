@@ -49,7 +49,8 @@ impl Node {
                 .iter()
                 .find(|(k, _)| k.get_ref().as_ref() == key.as_str());
             let (span, de) = match found {
-                Some((k, v)) => (k.span().start..v.span().end, Some(v.get_ref())),
+                // The value's span: semantic errors point at what was written.
+                Some((_, v)) => (v.span(), Some(v.get_ref())),
                 None => (whole.clone(), None),
             };
             entries.insert(key.clone(), Node::from_value(value, de, file, span));

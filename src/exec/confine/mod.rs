@@ -1,63 +1,71 @@
 //! The lockdown phase: capabilities, no_new_privs, Landlock, rlimits, seccomp.
 //!
-//! Split into a parent half (compile the seccomp BPF, build everything that allocates) and a
-//! child half that only makes syscalls. STUB: the confinement work implements it.
+//! Split into a parent half and a child half, like crun's `libcrun_generate_seccomp` /
+//! `libcrun_apply_seccomp`:
+//!
+//! - **parent, before clone**: [`compile_seccomp`] (libseccomp's BPF generator allocates),
+//!   [`check_landlock`] (fails a `compat = "required"` run whose kernel lacks a feature, with a
+//!   message naming the profile key), [`prepare_landlock`] (path strings and access masks).
+//! - **child, after every mount change**: [`SeccompProgram::load`],
+//!   [`PreparedLandlock::apply`], [`drop_bounding_set`], [`set_capabilities`],
+//!   [`apply_rlimits`], [`set_no_new_privs`]. They only make syscalls and return an errno
+//!   (`nix::Error`) for the executor's fixed-size failure record.
+//!
+//! The order between them is the Plan's (see `plan::step`): bounding set while CAP_SETPCAP
+//! is still effective, then the other capability sets, no_new_privs, Landlock (after every
+//! mount: a landlocked process cannot mount), RLIMIT_NOFILE (after Landlock opened its path
+//! fds), seccomp last (everything after it runs under the filter).
 
-use crate::plan::{CapsPlan, LandlockPlan, RlimitPlan, SeccompPlan};
-use serde::Serialize;
+mod caps;
+mod failure;
+mod landlock;
+mod rlimit;
+mod seccomp;
+
+pub use self::caps::{drop_bounding_set, set_capabilities, set_no_new_privs};
+pub use self::failure::{describe_call, last_call, Call};
+pub use self::landlock::{
+    access_min_abi, apply_landlock, check_landlock, kernel_landlock_abi, prepare_landlock,
+    scope_min_abi, LandlockStatus, PreparedLandlock, ACCESS_NAMES, NET_MIN_ABI,
+};
+pub use self::rlimit::apply_rlimits;
+pub use self::seccomp::{compile_seccomp, resolve_syscall, SeccompProgram};
 
 /// Errors preparing confinement in the parent.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfineError {
-    #[error("seccomp: {0}")]
-    Seccomp(String),
+    #[error("seccomp: libseccomp cannot resolve syscall `{0}` on this architecture, so it cannot be denied")]
+    UnknownSyscall(String),
+    #[error("seccomp: errno {0} is out of range (0..=4095)")]
+    BadErrno(i32),
+    #[error("seccomp: argument index {0} is out of range (0..=5)")]
+    BadArgIndex(u8),
+    #[error("seccomp: unknown architecture `{0}` (expected x86, x32)")]
+    UnknownArch(String),
+    #[error("seccomp: rule for `{syscall}` rejected by libseccomp: {reason}")]
+    Rule { syscall: String, reason: String },
+    #[error("seccomp: {what}: {reason}")]
+    Libseccomp { what: &'static str, reason: String },
+    #[error("seccomp: the filter compiles to {0} BPF instructions, more than the kernel's 4096; use fewer rules or @groups")]
+    TooLong(usize),
+    #[error("seccomp: exporting the BPF program: {0}")]
+    Export(std::io::Error),
+    #[error("landlock: unknown access right `{0}`")]
+    UnknownAccess(String),
+    #[error("landlock: unknown scope `{0}` (expected abstract-unix-socket, signal)")]
+    UnknownScope(String),
+    #[error("landlock: {feature} needs Landlock ABI {needs}, but the profile pins landlock.abi = {pinned}")]
+    AbovePinnedAbi {
+        feature: String,
+        needs: u8,
+        pinned: u8,
+    },
+    #[error("landlock: path `{0}` contains a NUL byte")]
+    BadPath(std::path::PathBuf),
+    /// `compat = "required"` and the kernel lacks something the profile asks for.
+    #[error("{}; set landlock.compat = \"best-effort\" to run without {}", .missing.join("; "), if .missing.len() == 1 { "it" } else { "them" })]
+    LandlockUnsupported { missing: Vec<String> },
 }
 
-/// A seccomp filter compiled to BPF in the parent, loaded by the child.
-#[derive(Debug, Default)]
-pub struct SeccompProgram {
-    pub filter: Vec<libc::sock_filter>,
-    pub log: bool,
-}
-
-/// Compile the filter (parent, before clone).
-pub fn compile_seccomp(_plan: &SeccompPlan) -> Result<SeccompProgram, ConfineError> {
-    Err(ConfineError::Seccomp("not implemented".into()))
-}
-
-impl SeccompProgram {
-    /// Load the filter (child, last step before execve). No allocation.
-    pub fn load(&self) -> Result<(), nix::Error> {
-        Err(nix::Error::ENOSYS)
-    }
-}
-
-/// Landlock result, sent from child to parent as fixed-size data for the run report.
-#[derive(Debug, Clone, Copy, Default, Serialize)]
-pub struct LandlockStatus {
-    /// 0 not enforced, 1 partially, 2 fully.
-    pub ruleset: u8,
-    /// Bit set of requested features the kernel did not enforce (see `landlock` module).
-    pub missing: u64,
-}
-
-/// Apply the Landlock ruleset (child, after pivot_root and every mount change).
-pub fn apply_landlock(_plan: &LandlockPlan) -> Result<LandlockStatus, nix::Error> {
-    Err(nix::Error::ENOSYS)
-}
-
-/// Drop every capability not kept from the bounding set (child, CAP_SETPCAP still held).
-pub fn drop_bounding_set(_plan: &CapsPlan, _cap_last_cap: u8) -> Result<(), nix::Error> {
-    Err(nix::Error::ENOSYS)
-}
-
-/// Set effective/permitted/inheritable/ambient to the kept capabilities (child, after the
-/// uid switch, which must have used PR_SET_KEEPCAPS).
-pub fn set_capabilities(_plan: &CapsPlan) -> Result<(), nix::Error> {
-    Err(nix::Error::ENOSYS)
-}
-
-/// Apply rlimits (child). `nofile` selects RLIMIT_NOFILE alone or everything else.
-pub fn apply_rlimits(_limits: &[RlimitPlan], _nofile: bool) -> Result<(), nix::Error> {
-    Err(nix::Error::ENOSYS)
-}
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,313 @@
+//! The child after clone: wait for the parent, set up the namespaces, run the plan's
+//! steps in order, execve. No allocation, no panics, no logging: a failure is sent to the
+//! parent as one fixed-size [`Record`] and the child `_exit`s.
+
+use super::confine;
+use super::error::{pseudo_step, record_kind, Call, Ctx, Fail, Record};
+use super::error::{EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, EXIT_SETUP_FAILURE};
+use super::prepare::Prepared;
+use super::{identity, init, mounts, pivot, sys};
+use crate::plan::{Plan, Step};
+use nix::errno::Errno;
+use std::os::fd::RawFd;
+
+/// The child's ends of the launch pipes.
+#[derive(Debug, Clone, Copy)]
+pub struct ChildFds {
+    /// Parent → child: one byte releases the child (id maps and cgroup are in place).
+    pub sync_r: RawFd,
+    /// Child → parent: records; EOF (CLOEXEC) means the payload's execve succeeded.
+    pub rec_w: RawFd,
+    /// Init → parent: the payload's raw wait status (-1 without init).
+    pub status_w: RawFd,
+}
+
+struct Child<'a> {
+    plan: &'a Plan,
+    prep: &'a mut Prepared,
+    fds: ChildFds,
+    root: RawFd,
+    saved_umask: libc::mode_t,
+    umask_set: bool,
+}
+
+fn send(fd: RawFd, rec: Record) {
+    let _ = sys::write_all(fd, &rec.to_bytes());
+}
+
+fn exit(code: i32) -> ! {
+    // SAFETY: _exit is async-signal-safe and never returns.
+    unsafe { libc::_exit(code) }
+}
+
+impl Child<'_> {
+    fn fail(&self, step: u32, f: Fail) -> ! {
+        send(
+            self.fds.rec_w,
+            Record {
+                kind: record_kind::FAILED,
+                step,
+                call: f.call as u32,
+                errno: f.errno as i32,
+                ..Record::default()
+            },
+        );
+        exit(EXIT_SETUP_FAILURE)
+    }
+
+    fn check<T>(&self, step: u32, r: Result<T, Fail>) -> T {
+        match r {
+            Ok(v) => v,
+            Err(f) => self.fail(step, f),
+        }
+    }
+
+    /// Namespace work that is not a plan step: it belongs to the namespaces themselves.
+    fn setup(&mut self) {
+        let plan = self.plan;
+        if plan.process.die_with_parent {
+            let r = identity::set_pdeathsig();
+            self.check(pseudo_step::SYNC, r);
+        }
+        // Wait for the parent: id maps written, cgroup joined. EOF means the parent died
+        // or gave up (before PR_SET_PDEATHSIG could fire): leave quietly.
+        let mut b = [0u8; 1];
+        // SAFETY: b is a valid 1-byte buffer.
+        let n = unsafe { libc::read(self.fds.sync_r, b.as_mut_ptr().cast(), 1) };
+        if n != 1 {
+            exit(EXIT_SETUP_FAILURE);
+        }
+        sys::close(self.fds.sync_r);
+        // Modes of created directories and files must not depend on the caller's umask;
+        // the plan's umask is set by its own step.
+        // SAFETY: umask cannot fail.
+        self.saved_umask = unsafe { libc::umask(0) };
+        let (a, b) = (self.fds.rec_w, self.fds.status_w);
+        let keep = if b < 0 { [a, a] } else { [a.min(b), a.max(b)] };
+        let r = identity::close_inherited_fds(&keep, self.prep.listen_fds);
+        self.check(pseudo_step::CLOSE_FDS, r);
+        if plan.namespaces.cgroup {
+            let r = identity::enter_cgroup_ns();
+            self.check(pseudo_step::CGROUP_NS, r);
+        }
+        if let Some(offsets) = &self.prep.time_offsets {
+            let r = identity::enter_time_ns(offsets);
+            self.check(pseudo_step::TIME_NS, r);
+        }
+        if plan.namespaces.net {
+            let r = identity::loopback_up();
+            self.check(pseudo_step::LOOPBACK, r);
+        }
+    }
+
+    /// Fork the payload; the parent side becomes init and never returns.
+    fn start_init(&mut self) {
+        match sys::fork_raw() {
+            Err(e) => self.fail(pseudo_step::INIT, Fail::new(Call::Fork, e)),
+            Ok(0) => {
+                if self.fds.status_w >= 0 {
+                    sys::close(self.fds.status_w);
+                }
+                if self.plan.process.die_with_parent {
+                    let r = identity::set_pdeathsig();
+                    self.check(pseudo_step::INIT, r);
+                }
+            }
+            Ok(pid) => {
+                // Init keeps no copy of the record pipe, so its EOF still means "the
+                // payload's execve succeeded".
+                sys::close(self.fds.rec_w);
+                init::run(pid, self.fds.status_w)
+            }
+        }
+    }
+
+    fn step(&mut self, i: usize, step: Step) -> Result<(), Fail> {
+        let plan = self.plan;
+        match step {
+            Step::CreateCgroup | Step::WriteIdMaps | Step::EnterCgroup => Ok(()),
+            Step::MakeMountsPrivate => {
+                // SAFETY: NULL source/fstype/data are allowed for a propagation change.
+                sys::cvt(unsafe {
+                    libc::mount(
+                        std::ptr::null(),
+                        c"/".as_ptr(),
+                        std::ptr::null(),
+                        libc::MS_REC | libc::MS_PRIVATE,
+                        std::ptr::null(),
+                    )
+                })
+                .ctx(Call::Mount)
+                .map(drop)
+            }
+            Step::PrepareRoot => match mounts::prepare_root(plan, self.prep) {
+                Ok(fd) => {
+                    self.root = fd;
+                    Ok(())
+                }
+                Err((Some(s), f)) => self.fail(s, f),
+                Err((None, f)) => Err(f),
+            },
+            Step::Mount(m) => {
+                if mounts::skipped(self.prep, m) {
+                    send(
+                        self.fds.rec_w,
+                        Record {
+                            kind: record_kind::SKIPPED,
+                            step: i as u32,
+                            ..Record::default()
+                        },
+                    );
+                    return Ok(());
+                }
+                mounts::apply(self.prep, self.root, m)
+            }
+            Step::PivotRoot => {
+                let r = pivot::pivot(self.root);
+                self.root = -1;
+                r
+            }
+            Step::RootReadOnly => pivot::root_read_only(),
+            Step::MaskPaths => pivot::mask_paths(self.prep),
+            Step::ReadOnlyPaths => pivot::read_only_paths(self.prep),
+            Step::SetHostname => identity::set_hostname(&self.prep.hostname),
+            Step::SetDomainname => identity::set_domainname(&self.prep.domainname),
+            Step::SetRlimits => confine::apply_rlimits(&plan.rlimits, false).ctx(Call::Setrlimit),
+            Step::NewSession => identity::new_session(),
+            Step::SetUmask => {
+                identity::set_umask(plan.process.umask);
+                self.umask_set = true;
+                Ok(())
+            }
+            Step::DropBoundingSet => {
+                confine::drop_bounding_set(&plan.capabilities, self.prep.cap_last_cap)
+                    .ctx(Call::Capset)
+            }
+            Step::SwitchUser => {
+                identity::switch_user(plan, self.prep)?;
+                if plan.process.die_with_parent {
+                    // The credential change cleared PR_SET_PDEATHSIG: arm it again, then
+                    // make sure the parent did not die in between (outside a PID
+                    // namespace getppid() still names the supervisor).
+                    identity::set_pdeathsig()?;
+                    // SAFETY: getppid has no preconditions.
+                    if !plan.namespaces.pid && unsafe { libc::getppid() } != self.prep.parent_pid {
+                        exit(EXIT_SETUP_FAILURE);
+                    }
+                }
+                Ok(())
+            }
+            Step::SetCapabilities => {
+                confine::set_capabilities(&plan.capabilities).ctx(Call::Capset)
+            }
+            Step::Chdir => identity::chdir(&self.prep.cwd),
+            Step::NoNewPrivs => identity::no_new_privs(),
+            Step::Landlock => {
+                let Some(l) = &plan.landlock else {
+                    return Ok(());
+                };
+                let status = confine::apply_landlock(l).ctx(Call::Landlock)?;
+                send(
+                    self.fds.rec_w,
+                    Record {
+                        kind: record_kind::LANDLOCK,
+                        step: i as u32,
+                        data: u64::from(status.ruleset),
+                        data2: status.missing,
+                        ..Record::default()
+                    },
+                );
+                Ok(())
+            }
+            Step::SetNofileLimit => {
+                confine::apply_rlimits(&plan.rlimits, true).ctx(Call::Setrlimit)
+            }
+            Step::Seccomp => match &self.prep.seccomp {
+                Some(p) => p.load().ctx(Call::Seccomp),
+                None => Ok(()),
+            },
+            Step::Exec => self.exec(i),
+        }
+    }
+
+    /// execve the payload, trying each PATH candidate like execvp. Never returns.
+    fn exec(&mut self, i: usize) -> ! {
+        if !self.umask_set {
+            identity::set_umask(self.saved_umask);
+        }
+        if self.prep.listen_fds > 0 {
+            // SAFETY: getpid has no preconditions.
+            self.prep.exec.set_listen_pid(unsafe { libc::getpid() });
+        }
+        // SAFETY: resetting a disposition and the mask; both sets are initialized. Rust
+        // ignores SIGPIPE, and an ignored disposition would survive execve.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+            libc::sigprocmask(
+                libc::SIG_SETMASK,
+                &self.prep.saved_mask,
+                std::ptr::null_mut(),
+            );
+        }
+        let e = &self.prep.exec;
+        let mut denied = false;
+        let mut errno = Errno::ENOENT;
+        for c in &e.candidates {
+            // SAFETY: NUL-terminated path; argv/envp are NULL-terminated pointer arrays
+            // into buffers that live as long as `prep`.
+            unsafe { libc::execve(c.as_ptr(), e.argv_ptrs.as_ptr(), e.envp_ptrs.as_ptr()) };
+            match Errno::last() {
+                Errno::ENOENT | Errno::ENOTDIR => {}
+                Errno::EACCES => denied = true,
+                other => {
+                    errno = other;
+                    break;
+                }
+            }
+        }
+        if denied && errno == Errno::ENOENT {
+            errno = Errno::EACCES;
+        }
+        send(
+            self.fds.rec_w,
+            Record {
+                kind: record_kind::FAILED,
+                step: i as u32,
+                call: Call::Execve as u32,
+                errno: errno as i32,
+                ..Record::default()
+            },
+        );
+        exit(if errno == Errno::ENOENT {
+            EXIT_NOT_FOUND
+        } else {
+            EXIT_NOT_EXECUTABLE
+        })
+    }
+}
+
+/// The child's entry point after clone.
+pub fn run(plan: &Plan, prep: &mut Prepared, fds: ChildFds) -> ! {
+    let mut c = Child {
+        plan,
+        prep,
+        fds,
+        root: -1,
+        saved_umask: 0o022,
+        umask_set: false,
+    };
+    c.setup();
+    for (i, step) in plan.steps.iter().enumerate() {
+        if c.prep.init_fork_at == Some(i) {
+            c.start_init();
+        }
+        if let Err(f) = c.step(i, *step) {
+            c.fail(i as u32, f);
+        }
+    }
+    // A plan without an Exec step is a compiler bug; never run nothing silently.
+    c.fail(
+        plan.steps.len() as u32,
+        Fail::new(Call::Execve, Errno::EINVAL),
+    )
+}

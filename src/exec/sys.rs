@@ -1,0 +1,295 @@
+//! Thin wrappers over the raw system calls the executor needs and libc/nix do not wrap:
+//! clone3, the new mount API (open_tree, move_mount, fsopen, fsconfig, fsmount,
+//! mount_setattr), openat2, pivot_root, close_range.
+//!
+//! Every wrapper is allocation-free and async-signal-safe, so the child may call it after
+//! clone. Errors are returned as the raw [`Errno`]; the caller attaches the syscall name.
+
+use nix::errno::Errno;
+use std::ffi::CStr;
+use std::os::fd::RawFd;
+
+pub const AT_EMPTY_PATH: u32 = 0x1000;
+pub const AT_RECURSIVE: u32 = 0x8000;
+pub const OPEN_TREE_CLONE: u32 = 1;
+pub const OPEN_TREE_CLOEXEC: u32 = libc::O_CLOEXEC as u32;
+pub const MOVE_MOUNT_F_EMPTY_PATH: u32 = 0x4;
+pub const MOVE_MOUNT_T_EMPTY_PATH: u32 = 0x40;
+pub const FSOPEN_CLOEXEC: u32 = 1;
+pub const FSMOUNT_CLOEXEC: u32 = 1;
+pub const FSCONFIG_SET_FLAG: u32 = 0;
+pub const FSCONFIG_SET_STRING: u32 = 1;
+pub const FSCONFIG_CMD_CREATE: u32 = 6;
+pub const MOUNT_ATTR_RDONLY: u64 = 0x1;
+pub const MOUNT_ATTR_NOSUID: u64 = 0x2;
+pub const MOUNT_ATTR_NODEV: u64 = 0x4;
+pub const MOUNT_ATTR_NOEXEC: u64 = 0x8;
+pub const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
+pub const RESOLVE_IN_ROOT: u64 = 0x10;
+/// clone3 flag; `libc::CLONE_INTO_CGROUP` is an overflowing c_int (see FIELD-NOTES).
+pub const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+
+/// `struct clone_args` (v2, with `cgroup`).
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct CloneArgs {
+    pub flags: u64,
+    pub pidfd: u64,
+    pub child_tid: u64,
+    pub parent_tid: u64,
+    pub exit_signal: u64,
+    pub stack: u64,
+    pub stack_size: u64,
+    pub tls: u64,
+    pub set_tid: u64,
+    pub set_tid_size: u64,
+    pub cgroup: u64,
+}
+
+#[repr(C)]
+struct MountAttr {
+    attr_set: u64,
+    attr_clr: u64,
+    propagation: u64,
+    userns_fd: u64,
+}
+
+#[repr(C)]
+struct OpenHow {
+    flags: u64,
+    mode: u64,
+    resolve: u64,
+}
+
+fn check(ret: libc::c_long) -> Result<RawFd, Errno> {
+    if ret < 0 {
+        Err(Errno::last())
+    } else {
+        Ok(ret as RawFd)
+    }
+}
+
+const EMPTY: &CStr = c"";
+
+/// clone3 without CLONE_VM: fork semantics (the child continues on a copy of the stack).
+/// Returns 0 in the child and the child's pid in the parent.
+///
+/// # Safety
+/// The caller must be single-threaded, and the child must only make async-signal-safe
+/// calls until it execs or exits.
+pub unsafe fn clone3(args: &CloneArgs) -> Result<libc::pid_t, Errno> {
+    let ret = libc::syscall(
+        libc::SYS_clone3,
+        args as *const CloneArgs,
+        std::mem::size_of::<CloneArgs>(),
+    );
+    check(ret).map(|p| p as libc::pid_t)
+}
+
+/// A plain fork through the raw syscall (glibc's fork runs atfork handlers and assumes a
+/// process it created itself).
+pub fn fork_raw() -> Result<libc::pid_t, Errno> {
+    // SAFETY: fork semantics (no shared memory); the child only makes syscalls.
+    let ret = unsafe { libc::syscall(libc::SYS_clone, libc::SIGCHLD as libc::c_ulong, 0, 0, 0, 0) };
+    check(ret).map(|p| p as libc::pid_t)
+}
+
+/// open_tree(dirfd, path, flags): a detached copy of a mount tree when OPEN_TREE_CLONE.
+pub fn open_tree(dirfd: RawFd, path: &CStr, flags: u32) -> Result<RawFd, Errno> {
+    // SAFETY: path is NUL-terminated; the kernel only reads it.
+    check(unsafe { libc::syscall(libc::SYS_open_tree, dirfd, path.as_ptr(), flags) })
+}
+
+/// Clone the tree at `fd` itself (AT_EMPTY_PATH).
+pub fn open_tree_fd(fd: RawFd, recursive: bool) -> Result<RawFd, Errno> {
+    let rec = if recursive { AT_RECURSIVE } else { 0 };
+    open_tree(
+        fd,
+        EMPTY,
+        OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | rec,
+    )
+}
+
+/// Attach the detached mount `from_fd` on top of the object `to_fd` refers to.
+pub fn move_mount_fd(from_fd: RawFd, to_fd: RawFd) -> Result<(), Errno> {
+    // SAFETY: empty paths with both *_EMPTY_PATH flags: the kernel uses the fds only.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_move_mount,
+            from_fd,
+            EMPTY.as_ptr(),
+            to_fd,
+            EMPTY.as_ptr(),
+            MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH,
+        )
+    })
+    .map(drop)
+}
+
+/// Attach the detached mount `from_fd` at `path` (resolved from the caller's root/cwd).
+pub fn move_mount_path(from_fd: RawFd, path: &CStr) -> Result<(), Errno> {
+    // SAFETY: NUL-terminated strings.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_move_mount,
+            from_fd,
+            EMPTY.as_ptr(),
+            libc::AT_FDCWD,
+            path.as_ptr(),
+            MOVE_MOUNT_F_EMPTY_PATH,
+        )
+    })
+    .map(drop)
+}
+
+/// fsopen(fstype).
+pub fn fsopen(fstype: &CStr) -> Result<RawFd, Errno> {
+    // SAFETY: NUL-terminated string.
+    check(unsafe { libc::syscall(libc::SYS_fsopen, fstype.as_ptr(), FSOPEN_CLOEXEC) })
+}
+
+/// fsconfig(fd, FSCONFIG_SET_STRING, key, value).
+pub fn fsconfig_string(fd: RawFd, key: &CStr, value: &CStr) -> Result<(), Errno> {
+    // SAFETY: NUL-terminated strings.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_fsconfig,
+            fd,
+            FSCONFIG_SET_STRING,
+            key.as_ptr(),
+            value.as_ptr(),
+            0,
+        )
+    })
+    .map(drop)
+}
+
+/// fsconfig(fd, FSCONFIG_SET_FLAG, key).
+pub fn fsconfig_flag(fd: RawFd, key: &CStr) -> Result<(), Errno> {
+    // SAFETY: NUL-terminated string; value must be NULL for a flag.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_fsconfig,
+            fd,
+            FSCONFIG_SET_FLAG,
+            key.as_ptr(),
+            std::ptr::null::<libc::c_char>(),
+            0,
+        )
+    })
+    .map(drop)
+}
+
+/// fsconfig(fd, FSCONFIG_CMD_CREATE).
+pub fn fsconfig_create(fd: RawFd) -> Result<(), Errno> {
+    // SAFETY: no pointers.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_fsconfig,
+            fd,
+            FSCONFIG_CMD_CREATE,
+            std::ptr::null::<libc::c_char>(),
+            std::ptr::null::<libc::c_char>(),
+            0,
+        )
+    })
+    .map(drop)
+}
+
+/// fsmount(fd, FSMOUNT_CLOEXEC, attrs): a detached mount of the configured superblock.
+pub fn fsmount(fd: RawFd, attrs: u64) -> Result<RawFd, Errno> {
+    // SAFETY: no pointers.
+    check(unsafe { libc::syscall(libc::SYS_fsmount, fd, FSMOUNT_CLOEXEC, attrs) })
+}
+
+/// mount_setattr: set `attr_set` on the mount `fd` refers to (and below it if recursive).
+/// Unlike a MS_REMOUNT it only adds flags, so the "locked" flags of mounts inherited from a
+/// more privileged mount namespace never need repeating (see FIELD-NOTES).
+pub fn mount_setattr_fd(fd: RawFd, recursive: bool, attr_set: u64) -> Result<(), Errno> {
+    let attr = MountAttr {
+        attr_set,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    let flags = AT_EMPTY_PATH | if recursive { AT_RECURSIVE } else { 0 };
+    // SAFETY: attr lives across the call; the size matches MOUNT_ATTR_SIZE_VER0.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            fd,
+            EMPTY.as_ptr(),
+            flags,
+            &attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    })
+    .map(drop)
+}
+
+/// openat2 with RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS: `path` is resolved as if `root` were
+/// `/`, so neither `..` nor an absolute symlink can leave it.
+pub fn open_in_root(root: RawFd, path: &CStr, flags: i32) -> Result<RawFd, Errno> {
+    let how = OpenHow {
+        flags: (flags | libc::O_CLOEXEC) as u64,
+        mode: 0,
+        resolve: RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+    };
+    // SAFETY: how lives across the call; path is NUL-terminated.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            root,
+            path.as_ptr(),
+            &how as *const OpenHow,
+            std::mem::size_of::<OpenHow>(),
+        )
+    })
+}
+
+/// pivot_root(new_root, put_old).
+pub fn pivot_root(new_root: &CStr, put_old: &CStr) -> Result<(), Errno> {
+    // SAFETY: NUL-terminated strings.
+    check(unsafe { libc::syscall(libc::SYS_pivot_root, new_root.as_ptr(), put_old.as_ptr()) })
+        .map(drop)
+}
+
+/// close_range(first, last, 0).
+pub fn close_range(first: u32, last: u32) -> Result<(), Errno> {
+    // SAFETY: no pointers.
+    check(unsafe { libc::syscall(libc::SYS_close_range, first, last, 0) }).map(drop)
+}
+
+/// Close an fd, ignoring errors (used on cleanup paths only).
+pub fn close(fd: RawFd) {
+    // SAFETY: closing an fd we own.
+    unsafe {
+        libc::close(fd);
+    }
+}
+
+/// Map a libc return value (-1 + errno) to a Result.
+pub fn cvt(ret: libc::c_int) -> Result<libc::c_int, Errno> {
+    if ret < 0 {
+        Err(Errno::last())
+    } else {
+        Ok(ret)
+    }
+}
+
+/// write(2) the whole buffer (pipes and small files).
+pub fn write_all(fd: RawFd, mut buf: &[u8]) -> Result<(), Errno> {
+    while !buf.is_empty() {
+        // SAFETY: buf is valid for buf.len() bytes.
+        let n = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
+        if n < 0 {
+            let e = Errno::last();
+            if e == Errno::EINTR {
+                continue;
+            }
+            return Err(e);
+        }
+        buf = &buf[n as usize..];
+    }
+    Ok(())
+}

@@ -1,0 +1,167 @@
+//! The two "container by hand" walk-throughs in profiles/, run on a busybox root
+//! filesystem built from Debian's busybox-static.
+
+mod common;
+
+use common::*;
+use std::path::{Path, PathBuf};
+
+/// Build a busybox rootfs (static busybox, every applet hard-linked into /bin).
+fn busybox_rootfs(dir: &TempDir) -> Option<PathBuf> {
+    let busybox = ["/bin/busybox", "/usr/bin/busybox"]
+        .into_iter()
+        .map(Path::new)
+        .find(|p| p.exists())?;
+    // The rootfs must not need the host's libraries: only a static busybox will do.
+    let out = std::process::Command::new("file")
+        .arg("-L")
+        .arg(busybox)
+        .output()
+        .ok()?;
+    if !String::from_utf8_lossy(&out.stdout).contains("statically linked") {
+        return None;
+    }
+    let root = dir.join("rootfs");
+    let bin = root.join("bin");
+    std::fs::create_dir_all(&bin).ok()?;
+    std::fs::copy(busybox, bin.join("busybox")).ok()?;
+    let ok = std::process::Command::new(bin.join("busybox"))
+        .arg("--install")
+        .arg(&bin)
+        .status()
+        .is_ok_and(|s| s.success());
+    // The mount points a real rootfs has (an unprivileged user cannot create them in a
+    // root-owned directory).
+    for d in ["proc", "dev", "tmp", "root", "etc"] {
+        std::fs::create_dir_all(root.join(d)).ok()?;
+    }
+    ok.then_some(root)
+}
+
+fn profile_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("profiles")
+        .join(name)
+}
+
+fn run_in(profile: &str, rootfs: &Path, user: Option<(u32, u32)>, script: &str) -> String {
+    let p = profile_path(profile);
+    let mut cmd =
+        TestCommand::run(&p, &["/bin/sh", "-c", script]).env("STOCKADE_BUSYBOX_ROOT", rootfs);
+    if let Some((u, g)) = user {
+        cmd = cmd.with_user(u, g);
+    }
+    let out = cmd.output();
+    assert!(
+        out.status.success(),
+        "{profile}: {:?}\n{}",
+        out.status,
+        stderr(&out)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// PIDs listed by busybox `ps` (first column after the header).
+fn ps_pids(out: &str) -> Vec<u32> {
+    out.lines()
+        .skip_while(|l| !l.trim_start().starts_with("PID"))
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+        .collect()
+}
+
+fn users() -> Vec<Option<(u32, u32)>> {
+    let mut v = vec![None];
+    if let Some(u) = test_user() {
+        v.push(Some(u));
+    }
+    v
+}
+
+#[test]
+fn busybox_pidns_ps_sees_only_the_sandbox() {
+    if need_root() || need_sandbox() {
+        return;
+    }
+    let dir = TempDir::new("bb-pidns");
+    let Some(rootfs) = busybox_rootfs(&dir) else {
+        skip("a static busybox is needed (package busybox-static)");
+        return;
+    };
+    for user in users() {
+        let out = run_in(
+            "busybox-pidns.toml",
+            &rootfs,
+            user,
+            "echo ---; ps; echo pid=$$",
+        );
+        let pids = ps_pids(&out);
+        // Init is PID 1, the shell PID 2, ps PID 3: nothing of the host.
+        assert_eq!(pids, [1, 2, 3], "{out}");
+        assert!(out.contains("pid=2"), "{out}");
+        // It really is the busybox root: the host's /usr is not there.
+        let out = run_in(
+            "busybox-pidns.toml",
+            &rootfs,
+            user,
+            "ls /; test -e /usr/lib || echo no-usr-lib",
+        );
+        assert!(out.contains("no-usr-lib"), "{out}");
+    }
+}
+
+#[test]
+fn busybox_container_has_its_own_namespaces_and_hostname() {
+    if need_root() || need_sandbox() {
+        return;
+    }
+    let dir = TempDir::new("bb-ct");
+    let Some(rootfs) = busybox_rootfs(&dir) else {
+        skip("a static busybox is needed (package busybox-static)");
+        return;
+    };
+    let host = host_namespaces();
+    for user in users() {
+        let out = run_in(
+            "busybox-container.toml",
+            &rootfs,
+            user,
+            "hostname; for n in user mnt pid ipc uts net; do echo ns $n $(readlink /proc/self/ns/$n); done; \
+             for i in $(tail -n +3 /proc/net/dev | cut -d: -f1); do echo if $i; done; echo ---; ps",
+        );
+        let mut lines = out.lines();
+        assert_eq!(lines.next(), Some("busybox"), "{out}");
+        for l in out.lines().filter(|l| l.starts_with("ns ")) {
+            let mut f = l.split_whitespace().skip(1);
+            let (name, link) = (f.next().unwrap_or_default(), f.next().unwrap_or_default());
+            let ino: u64 = link
+                .split_once('[')
+                .and_then(|(_, r)| r.trim_end_matches(']').parse().ok())
+                .unwrap_or_else(|| panic!("{l}"));
+            assert_ne!(host[name], ino, "namespace {name} is the host's");
+        }
+        assert_eq!(
+            out.lines().filter(|l| l.starts_with("ns ")).count(),
+            6,
+            "{out}"
+        );
+        // Loopback only.
+        let ifaces: Vec<&str> = out.lines().filter_map(|l| l.strip_prefix("if ")).collect();
+        assert_eq!(ifaces, ["lo"], "{out}");
+        // ps sees init (PID 1) and the payload's shell/ps, nothing else (the shell may
+        // exec its last command, so 2 or 3 processes).
+        let pids = ps_pids(&out);
+        assert_eq!(pids.first(), Some(&1), "{out}");
+        assert!((2..=3).contains(&pids.len()), "{out}");
+        let after_header = out
+            .lines()
+            .skip_while(|l| !l.trim_start().starts_with("PID"))
+            .skip(1);
+        for l in after_header {
+            assert!(
+                l.contains("stockade run") || l.contains("/bin/sh -c"),
+                "foreign process: {l}"
+            );
+        }
+    }
+}
