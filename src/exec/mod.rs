@@ -21,12 +21,12 @@
 
 pub mod child;
 pub mod confine;
-pub mod listen_fds;
-pub mod notify;
 pub mod error;
 pub mod identity;
 pub mod init;
+pub mod listen_fds;
 pub mod mounts;
+pub mod notify;
 pub mod pivot;
 pub mod prepare;
 pub mod report;
@@ -101,7 +101,7 @@ pub fn run(plan: &Plan, host: &HostFacts, opts: &RunOptions) -> Result<RunOutcom
     }
     if opts.report_path.is_some() || opts.report_fd.is_some() {
         if let Err(e) = rep.write(opts.report_path.as_deref(), opts.report_fd) {
-            eprintln!("stockade: warning: writing the run report: {e}");
+            crate::log::warn(&format!("writing the run report: {e}"));
         }
     }
     result.map(|()| RunOutcome {
@@ -154,9 +154,18 @@ fn launch(
     };
     let r = launch_in(plan, host, started, rep, cgroup.as_ref());
     if let Some(cg) = cgroup {
-        rep.cgroup = Some(cg.outcome());
+        let mut outcome = cg.outcome();
+        // Say why the payload ended when the cgroup knows (OOM kill, pids limit): under
+        // systemd this is the journal's explanation of the unit's failure.
+        if let (Ok(()), Some(res)) = (&r, &plan.resources) {
+            outcome.message = crate::cgroup::exit_message(&outcome, res, rep.exit.signal);
+            if let Some(m) = &outcome.message {
+                crate::log::error(m);
+            }
+        }
+        rep.cgroup = Some(outcome);
         if let Err(e) = cg.destroy() {
-            eprintln!("stockade: warning: removing the cgroup: {e}");
+            crate::log::warn(&format!("removing the cgroup: {e}"));
         }
     }
     r
@@ -176,7 +185,16 @@ fn launch_in(
         plan.namespaces.user && !plan.namespaces.gid_map_helper && unsafe { libc::geteuid() } != 0;
     let saved_mask = supervisor::block_signals();
     let r = (|| {
+        // Socket activation: check LISTEN_PID and the fds before anything else is opened.
+        listen_fds::prepare(plan.systemd.listen_fds.as_ref())?;
+        let mut relay = match &plan.systemd.notify_socket {
+            Some(s) => Some(notify::NotifyRelay::new(s)?),
+            None => None,
+        };
         let mut prep = prepare::prepare(plan, saved_mask, setgroups_denied)?;
+        if let Some(r) = &relay {
+            notify::add_mount(&mut prep, r)?;
+        }
         prep.cap_last_cap = host.cap_last_cap;
         let mut pipes = spawn::pipes(prep.init_fork_at.is_some(), prep.listen_fds)?;
         let into = cgroup.and_then(|c| c.clone_into_fd());
@@ -202,6 +220,10 @@ fn launch_in(
             return Err(error::sys_err("write(2)")(e));
         }
         let failure = read_records(plan, pipes.rec_r, rep);
+        if let Some(r) = relay.as_mut() {
+            // The child mounted the relay socket (or failed): the host path can go.
+            r.sandbox_ready();
+        }
         let exec_at = Instant::now();
         rep.durations.setup_ms = ms(exec_at - started);
         if let Some(e) = failure {
@@ -218,8 +240,18 @@ fn launch_in(
             grace: Duration::from_millis(plan.process.grace_ms),
         });
         let whole_group = !plan.namespaces.pid && plan.process.new_session;
-        let ended =
-            supervisor::supervise(pid, started, timeout.as_ref(), whole_group, pipes.status_r);
+        let ended = supervisor::supervise(
+            pid,
+            started,
+            timeout.as_ref(),
+            whole_group,
+            pipes.status_r,
+            relay.as_mut(),
+        );
+        if let Some(r) = relay.as_mut() {
+            // Messages sent just before the payload ended (STOPPING=1, EXIT_STATUS=).
+            r.pump();
+        }
         rep.durations.payload_ms = Some(ms(exec_at.elapsed()));
         let code = supervisor::status_to_exit_code(ended.status);
         rep.exit.exit_code = code;

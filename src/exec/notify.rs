@@ -471,6 +471,28 @@ fn send_to(out: RawFd, target: &str, text: &[u8], fds: &[RawFd]) -> std::io::Res
     }
 }
 
+/// Add the relay socket's bind mount to the prepared mounts, after the plan's own: the child
+/// applies the extra mounts just before pivot_root (see `child`), so it lies over anything
+/// the profile mounted at /run.
+pub fn add_mount(
+    prep: &mut super::prepare::Prepared,
+    relay: &NotifyRelay,
+) -> Result<(), super::ExecError> {
+    use super::prepare::{target, PreparedMount, PreparedOp};
+    use super::sys::{MOUNT_ATTR_NODEV, MOUNT_ATTR_NOEXEC, MOUNT_ATTR_NOSUID};
+    prep.mounts.push(PreparedMount {
+        target: target("sd_notify socket", Path::new(NOTIFY_SANDBOX_PATH))?,
+        attrs: MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+        op: PreparedOp::Bind {
+            source: relay.host_path_cstring(),
+            recursive: false,
+            optional: false,
+        },
+    });
+    prep.mount_fds.push(-1);
+    Ok(())
+}
+
 impl Drop for NotifyRelay {
     fn drop(&mut self) {
         self.sandbox_ready();
