@@ -303,7 +303,10 @@ pub fn render_text(plan: &Plan) -> String {
             o,
             "systemd        {} socket-activation fd(s) from fd 3{}",
             l.count,
-            l.names.as_deref().map(|n| format!(" ({n})")).unwrap_or_default()
+            l.names
+                .as_deref()
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default()
         );
     }
     let _ = writeln!(o, "\nsteps");

@@ -23,6 +23,13 @@ skip() {
 command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not installed"
 
 cargo build --locked --bins
+# Test executables the guest scripts run (there is no cargo in the VM): the cgroup suites'
+# paths go to target/vm/cgroup-tests.txt for tests/vm/cgroup-v2.test.sh.
+mkdir -p target/vm
+cargo test --locked --no-run --message-format=json $(for f in tests/cgroup_*.rs; do
+    [ -e "$f" ] && printf -- '--test %s ' "$(basename "$f" .rs)"; done) |
+  grep '"kind":\["test"\]' | grep -o '"executable":"[^"]*"' | cut -d'"' -f4 | sort -u \
+  > target/vm/cgroup-tests.txt
 
 # Generous: the VM runs under TCG emulation (boot ~15-20 s, programs ~50x slower).
 exec "$VMTEST" --timeout "${STOCKADE_VM_TIMEOUT:-1500}" . -- tests/vm/inside.sh "$@"
