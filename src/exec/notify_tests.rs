@@ -9,6 +9,8 @@ fn rewrites_mainpid_and_keeps_the_rest() {
     assert_eq!(m, b"READY=1\nMAINPID=4242\nSTATUS=up: MAINPID=9".to_vec());
     assert_eq!(rewrite(b"MAINPIDFDID=77\n", 1), Vec::<u8>::new());
     assert_eq!(rewrite(b"WATCHDOG=1", 1), b"WATCHDOG=1".to_vec());
+    let extend = b"EXTEND_TIMEOUT_USEC=5000000\nRELOADING=1\nSTOPPING=1";
+    assert_eq!(rewrite(extend, 1), extend.to_vec());
 }
 
 #[test]
