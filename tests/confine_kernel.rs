@@ -27,6 +27,22 @@ struct Outcome {
     signal: Option<i32>,
 }
 
+/// Copy an executable with cp(1): a write fd held by this (forking) test process could leak
+/// into a concurrently forked child and make the later execve fail with ETXTBSY.
+fn copy_exe(from: impl AsRef<Path>, to: impl AsRef<Path>) {
+    let ok = std::process::Command::new("cp")
+        .arg(from.as_ref())
+        .arg(to.as_ref())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        ok,
+        "cp {} {}",
+        from.as_ref().display(),
+        to.as_ref().display()
+    );
+}
+
 /// Fork; the child runs `setup` then the probe subcommand and writes its JSON to a pipe.
 fn confined(setup: impl FnOnce() -> Result<(), String>, cmd: &str, args: &[&str]) -> Outcome {
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
@@ -223,7 +239,7 @@ fn landlock_filesystem_inside_granted_outside_denied() {
     let outside = scratch("ll-outside");
     for d in [&granted, &outside] {
         std::fs::write(d.join("file"), "data").unwrap();
-        std::fs::copy("/usr/bin/true", d.join("true")).unwrap();
+        copy_exe("/usr/bin/true", d.join("true"));
     }
     let mut plan = base_plan(3);
     plan.paths = vec![
@@ -593,7 +609,7 @@ fn setuid_root_binary_stays_unprivileged_under_no_new_privs() {
         }
     }
     let id = dir.join("id");
-    std::fs::copy("/usr/bin/id", &id).unwrap();
+    copy_exe("/usr/bin/id", &id);
     std::fs::set_permissions(&id, std::os::unix::fs::PermissionsExt::from_mode(0o4755)).unwrap();
     // Control: without no_new_privs the setuid bit works (so the check below can fail).
     assert_eq!(euid_of_setuid_program(&id, false), "0");

@@ -39,10 +39,25 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Option<Namespaces>) -> Option<Cap
             Some("set `namespaces.user = true`".into()),
         );
     }
+    let no_new_privs = c.no_new_privs.unwrap_or(true);
+    // Without CAP_SYS_ADMIN the kernel accepts a seccomp filter or a Landlock ruleset only
+    // from a process with no_new_privs.
+    let sys_admin = keep.iter().any(|c| c.name == "CAP_SYS_ADMIN");
+    let filtered = p.seccomp.as_ref().is_some_and(|s| s.enabled != Some(false))
+        || p.landlock
+            .as_ref()
+            .is_some_and(|l| l.enabled != Some(false));
+    if !no_new_privs && filtered && !sys_admin {
+        cx.error(
+            "capabilities.no-new-privs",
+            "`no-new-privs = false` with seccomp or Landlock: the kernel refuses both without no_new_privs or CAP_SYS_ADMIN",
+            Some("keep `no-new-privs = true` (the default), or disable [seccomp] and [landlock]".into()),
+        );
+    }
     Some(CapsPlan {
         keep,
         ambient,
-        no_new_privs: c.no_new_privs.unwrap_or(true),
+        no_new_privs,
     })
 }
 

@@ -116,7 +116,11 @@ pub fn compile(cx: &mut Ctx, p: &Profile, fs: &Option<Fs>) -> Option<LandlockPla
             needed
         }
         Some(a) => a,
-        None => needed,
+        // Unpinned: handle every right this kernel knows, so a `read` grant also forbids
+        // truncate/ioctl/refer where the kernel can say so, but never ask for more than the
+        // kernel has unless the profile's own features need it (that is what `compat`
+        // decides).
+        None => needed.max(cx.host.landlock_abi.min(MAX_ABI)),
     };
     let known_abi = abi.min(MAX_ABI);
     let grants = |list: &Option<Vec<String>>,

@@ -6,6 +6,7 @@
 //! `mod x;` plus one line in [`TABLES`] (a `[Command]` table) or in [`DISPATCHERS`] (a
 //! `dispatch(name, args) -> Option<i32>` function).
 
+mod confine;
 mod facts;
 mod tries;
 
@@ -19,7 +20,7 @@ pub type Command = (&'static str, &'static str, fn(&[String]) -> i32);
 pub type Dispatcher = fn(&str, &[String]) -> Option<i32>;
 
 /// Every module's subcommands.
-const TABLES: &[&[Command]] = &[facts::COMMANDS, tries::COMMANDS];
+const TABLES: &[&[Command]] = &[facts::COMMANDS, tries::COMMANDS, confine::COMMANDS];
 
 /// Modules with their own dispatcher (`name, args -> Some(exit code)` when the name is
 /// theirs), consulted before [`TABLES`]. Add a module with `mod x;` and `x::dispatch,` here.
