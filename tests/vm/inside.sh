@@ -4,6 +4,9 @@
 # bash, with its output prefixed, and reports PASS/FAIL per script and
 # "N passed, M failed" at the end. Exit status: 0 only when every script passed.
 # Arguments select scripts by name prefix (`systemd` runs systemd*.test.sh).
+# A script runs from the repository root and gets: REPO (the repository), STOCKADE and
+# TESTD (installed in /usr/local/bin, with stockade-probe when built), the profiles in
+# /etc/stockade/ and tests/vm/profiles/ in /etc/stockade/test/; tests/vm/lib.sh has helpers.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 REPO="$PWD"
