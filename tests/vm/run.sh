@@ -26,10 +26,14 @@ cargo build --locked --bins
 # Test executables the guest scripts run (there is no cargo in the VM): the cgroup suites'
 # paths go to target/vm/cgroup-tests.txt for tests/vm/cgroup-v2.test.sh.
 mkdir -p target/vm
-cargo test --locked --no-run --message-format=json $(for f in tests/cgroup_*.rs; do
-    [ -e "$f" ] && printf -- '--test %s ' "$(basename "$f" .rs)"; done) |
-  grep '"kind":\["test"\]' | grep -o '"executable":"[^"]*"' | cut -d'"' -f4 | sort -u \
-  > target/vm/cgroup-tests.txt
+: > target/vm/cgroup-tests.txt
+suites=()
+for f in tests/cgroup_*.rs; do [ -e "$f" ] && suites+=(--test "$(basename "$f" .rs)"); done
+if [ "${#suites[@]}" -gt 0 ]; then
+  cargo test --locked --no-run --message-format=json "${suites[@]}" |
+    grep '"kind":\["test"\]' | grep -o '"executable":"[^"]*"' | cut -d'"' -f4 | sort -u \
+    > target/vm/cgroup-tests.txt
+fi
 
 # Generous: the VM runs under TCG emulation (boot ~15-20 s, programs ~50x slower).
 exec "$VMTEST" --timeout "${STOCKADE_VM_TIMEOUT:-1500}" . -- tests/vm/inside.sh "$@"
