@@ -213,9 +213,65 @@ fn explain(profile: &str) -> i32 {
 
 fn oci(cmd: OciCommand) -> i32 {
     match cmd {
-        OciCommand::Export { .. } | OciCommand::Import { .. } => {
-            log::error("OCI export/import is not built yet");
-            EXIT_LAUNCHER
+        OciCommand::Export {
+            profile,
+            bundle,
+            strict,
+            command,
+        } => {
+            let host = HostFacts::probe();
+            let opts = CompileOptions {
+                command: (!command.is_empty()).then_some(command),
+                command_optional: false,
+            };
+            let Some((_, compiled)) = build(&profile, &opts, &host) else {
+                return EXIT_LAUNCHER;
+            };
+            match crate::oci::export_bundle(&compiled.plan, &bundle, strict) {
+                Ok(notes) => {
+                    for n in &notes {
+                        log::note(&n.to_string());
+                    }
+                    0
+                }
+                Err(e) => {
+                    log::error(&e.to_string());
+                    EXIT_LAUNCHER
+                }
+            }
+        }
+        OciCommand::Import { config, output } => {
+            let text = match std::fs::read_to_string(&config) {
+                Ok(t) => t,
+                Err(e) => {
+                    log::error(&format!("{}: {e}", config.display()));
+                    return EXIT_LAUNCHER;
+                }
+            };
+            let bundle = config
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(std::path::Path::new("."));
+            let profile = match crate::oci::import_bundle(&text, bundle) {
+                Ok(p) => p,
+                Err(e) => {
+                    log::error(&format!("{}: {e}", config.display()));
+                    return EXIT_LAUNCHER;
+                }
+            };
+            match output {
+                Some(path) => match std::fs::write(&path, profile) {
+                    Ok(()) => 0,
+                    Err(e) => {
+                        log::error(&format!("{}: {e}", path.display()));
+                        EXIT_LAUNCHER
+                    }
+                },
+                None => {
+                    print!("{profile}");
+                    0
+                }
+            }
         }
     }
 }

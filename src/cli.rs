@@ -87,10 +87,19 @@ profile failed; 126 when the command is not executable; 127 when it is not found
   stockade profiles && stockade plan builtin:strict")]
     Profiles,
     /// seccomp helpers.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:
+  stockade seccomp groups                       the @groups usable in seccomp.allow/deny"
+    )]
     Seccomp(SeccompCommand),
     /// OCI bundles: export a profile, import a config.json.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  stockade oci export web.toml --bundle /tmp/web && runc run -b /tmp/web web1
+  stockade oci import bundle/config.json --output web.toml"
+    )]
     Oci(OciCommand),
     /// Print shell completions.
     #[command(after_help = "Example:

@@ -36,6 +36,10 @@ pub struct Diagnostic {
     #[serde(skip)]
     pub span: Option<Span>,
     pub help: Option<String>,
+    /// About the presence of a key rather than its value: located at the whole
+    /// `key = value` entry instead of at the value.
+    #[serde(skip)]
+    pub on_key: bool,
 }
 
 impl Diagnostic {
@@ -47,6 +51,7 @@ impl Diagnostic {
             key: Some(key.into()).filter(|k: &String| !k.is_empty()),
             span: None,
             help: None,
+            on_key: false,
         }
     }
 
@@ -61,6 +66,12 @@ impl Diagnostic {
     /// Add a `help:` line.
     pub fn help(mut self, help: impl Into<String>) -> Diagnostic {
         self.help = Some(help.into());
+        self
+    }
+
+    /// Locate it at the whole `key = value` entry (see [`Diagnostic::on_key`]).
+    pub fn on_key(mut self) -> Diagnostic {
+        self.on_key = true;
         self
     }
 
@@ -173,10 +184,16 @@ pub fn render(diags: &[Diagnostic], sources: &Sources, color: bool) -> String {
         if let Some((span, f)) = file {
             let start = floor_char_boundary(&f.text, span.range.start);
             let end = floor_char_boundary(&f.text, span.range.end.max(start));
+            // Hand the renderer only the lines the span covers (it scans all it is given),
+            // numbered from where they are in the file.
+            let first = f.text[..start].rfind('\n').map_or(0, |i| i + 1);
+            let last = f.text[end..].find('\n').map_or(f.text.len(), |i| end + i);
+            let line = f.text[..first].matches('\n').count() + 1;
             group = group.element(
-                Snippet::source(f.text.as_str())
+                Snippet::source(&f.text[first..last])
+                    .line_start(line)
                     .path(f.name.as_str())
-                    .annotation(AnnotationKind::Primary.span(start..end)),
+                    .annotation(AnnotationKind::Primary.span(start - first..end - first)),
             );
         } else if let Some(key) = &d.key {
             group = group.element(Level::NOTE.message(format!("key: {key}")));
@@ -227,45 +244,59 @@ pub fn to_json<'a>(d: &'a Diagnostic, sources: &'a Sources) -> JsonDiagnostic<'a
 }
 
 /// The closest candidate to `word` (edit distance ≤ a third of its length), for
-/// "did you mean" hints.
+/// "did you mean" hints; failing that, the only candidate that `word` (3 letters or more)
+/// abbreviates, as `exec` abbreviates `execute`.
 pub fn did_you_mean<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
-    let limit = (word.chars().count() / 3).max(1);
-    candidates
-        .into_iter()
-        .map(|c| (levenshtein(word, c), c))
+    let len = word.chars().count();
+    // No key or name is this long: a suggestion would be noise (and cost quadratic time).
+    if len > 64 {
+        return None;
+    }
+    let limit = (len / 3).max(1);
+    let candidates: Vec<&str> = candidates.into_iter().collect();
+    let close = candidates
+        .iter()
+        .filter(|c| c.chars().count().abs_diff(len) <= limit)
+        .map(|c| (levenshtein(word, c), *c))
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
+        .map(|(_, c)| c);
+    close.or_else(|| {
+        let mut longer = candidates
+            .iter()
+            .filter(|c| word.chars().count() >= 3 && c.len() > word.len() && c.starts_with(word));
+        match (longer.next(), longer.next()) {
+            (Some(only), None) => Some(*only),
+            _ => None,
+        }
+    })
 }
 
 /// Edit distance counting an adjacent transposition as one edit (optimal string
-/// alignment), so `HOEM` is one edit from `HOME`.
+/// alignment), so `HOEM` is one edit from `HOME`. Three rolling rows, no matrix.
 fn levenshtein(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for (i, row) in d.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for (j, cell) in d[0].iter_mut().enumerate() {
-        *cell = j;
-    }
+    let mut before: Vec<usize> = vec![0; b.len() + 1];
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur: Vec<usize> = vec![0; b.len() + 1];
     for i in 1..=a.len() {
+        cur[0] = i;
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut v = (d[i - 1][j] + 1)
-                .min(d[i][j - 1] + 1)
-                .min(d[i - 1][j - 1] + cost);
+            let mut v = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                v = v.min(d[i - 2][j - 2] + 1);
+                v = v.min(before[j - 2] + 1);
             }
-            d[i][j] = v;
+            cur[j] = v;
         }
+        std::mem::swap(&mut before, &mut prev);
+        std::mem::swap(&mut prev, &mut cur);
     }
-    d[a.len()][b.len()]
+    prev[b.len()]
 }
 
 #[cfg(test)]
@@ -289,5 +320,14 @@ mod tests {
         let c = ["read-only", "recursive", "optional"];
         assert_eq!(did_you_mean("read-onyl", c), Some("read-only"));
         assert_eq!(did_you_mean("banana", c), None);
+        assert_eq!(levenshtein("HOEM", "HOME"), 1);
+        assert_eq!(levenshtein("kitten", "sitting"), 3);
+        assert_eq!(levenshtein("", "abc"), 3);
+        assert_eq!(levenshtein("abc", ""), 3);
+        assert_eq!(levenshtein("ca", "abc"), 3);
+        assert_eq!(did_you_mean("recur", c), Some("recursive"));
+        // Ambiguous abbreviations suggest nothing.
+        assert_eq!(did_you_mean("re", ["read", "recursive"]), None);
+        assert_eq!(did_you_mean("rea", ["read-file", "read-dir"]), None);
     }
 }

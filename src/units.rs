@@ -54,7 +54,12 @@ pub fn parse_size(input: &str) -> Result<u64, UnitError> {
         ));
     }
     let multiplier = 1u64 << shift;
-    let overflow = || err(format!("size `{input}` is too large"), None);
+    let overflow = || {
+        err(
+            format!("size `{input}` is too large"),
+            Some("sizes must be below 16 EiB (2^64 bytes)"),
+        )
+    };
     if let Some((int, frac)) = number.split_once('.') {
         if frac.contains('.') || (int.is_empty() && frac.is_empty()) {
             return Err(err(format!("`{input}` is not a size"), None));
@@ -183,6 +188,56 @@ pub fn signal_name(n: i32) -> Option<&'static str> {
     SIGNALS.iter().find(|(_, v)| *v == n).map(|(name, _)| *name)
 }
 
+/// errno names accepted in seccomp actions (`errno:NAME`), Linux numbering.
+pub const ERRNOS: &[(&str, i32)] = &[
+    ("EPERM", 1),
+    ("ENOENT", 2),
+    ("ESRCH", 3),
+    ("EINTR", 4),
+    ("EIO", 5),
+    ("ENXIO", 6),
+    ("E2BIG", 7),
+    ("ENOEXEC", 8),
+    ("EBADF", 9),
+    ("ECHILD", 10),
+    ("EAGAIN", 11),
+    ("ENOMEM", 12),
+    ("EACCES", 13),
+    ("EFAULT", 14),
+    ("EBUSY", 16),
+    ("EEXIST", 17),
+    ("EXDEV", 18),
+    ("ENODEV", 19),
+    ("ENOTDIR", 20),
+    ("EISDIR", 21),
+    ("EINVAL", 22),
+    ("ENFILE", 23),
+    ("EMFILE", 24),
+    ("ENOTTY", 25),
+    ("ETXTBSY", 26),
+    ("EFBIG", 27),
+    ("ENOSPC", 28),
+    ("ESPIPE", 29),
+    ("EROFS", 30),
+    ("EMLINK", 31),
+    ("EPIPE", 32),
+    ("ERANGE", 34),
+    ("ENOSYS", 38),
+    ("ENOTSUP", 95),
+    ("EOPNOTSUPP", 95),
+    ("EAFNOSUPPORT", 97),
+    ("EADDRINUSE", 98),
+    ("ENETUNREACH", 101),
+    ("ECONNREFUSED", 111),
+    ("EHOSTUNREACH", 113),
+    ("ETIMEDOUT", 110),
+];
+
+/// Canonical name of an errno number (the first listed for it).
+pub fn errno_name(n: i32) -> Option<&'static str> {
+    ERRNOS.iter().find(|(_, v)| *v == n).map(|(name, _)| *name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -218,6 +273,13 @@ mod tests {
         assert_eq!(parse_octal("0o22", 0o777), Ok(0o22));
         assert!(parse_octal("0999", 0o7777).is_err());
         assert!(parse_octal("01000", 0o777).is_err());
+    }
+
+    #[test]
+    fn errno_names() {
+        assert_eq!(errno_name(1), Some("EPERM"));
+        assert_eq!(errno_name(13), Some("EACCES"));
+        assert_eq!(errno_name(4095), None);
     }
 
     #[test]

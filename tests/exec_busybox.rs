@@ -13,12 +13,7 @@ fn busybox_rootfs(dir: &TempDir) -> Option<PathBuf> {
         .map(Path::new)
         .find(|p| p.exists())?;
     // The rootfs must not need the host's libraries: only a static busybox will do.
-    let out = std::process::Command::new("file")
-        .arg("-L")
-        .arg(busybox)
-        .output()
-        .ok()?;
-    if !String::from_utf8_lossy(&out.stdout).contains("statically linked") {
+    if !is_static_elf(busybox)? {
         return None;
     }
     let root = dir.join("rootfs");
@@ -36,6 +31,25 @@ fn busybox_rootfs(dir: &TempDir) -> Option<PathBuf> {
         std::fs::create_dir_all(root.join(d)).ok()?;
     }
     ok.then_some(root)
+}
+
+/// An ELF64 executable without a PT_INTERP program header needs no dynamic loader.
+fn is_static_elf(path: &Path) -> Option<bool> {
+    let b = std::fs::read(path).ok()?;
+    if b.get(..5)? != b"\x7fELF\x02" {
+        return Some(false);
+    }
+    let u16_at = |o: usize| Some(u16::from_le_bytes(b.get(o..o + 2)?.try_into().ok()?));
+    let phoff = usize::try_from(u64::from_le_bytes(b.get(32..40)?.try_into().ok()?)).ok()?;
+    let (phentsize, phnum) = (usize::from(u16_at(54)?), usize::from(u16_at(56)?));
+    const PT_INTERP: u32 = 3;
+    for i in 0..phnum {
+        let o = phoff + i * phentsize;
+        if u32::from_le_bytes(b.get(o..o + 4)?.try_into().ok()?) == PT_INTERP {
+            return Some(false);
+        }
+    }
+    Some(true)
 }
 
 fn profile_path(name: &str) -> PathBuf {
@@ -163,5 +177,14 @@ fn busybox_container_has_its_own_namespaces_and_hostname() {
                 "foreign process: {l}"
             );
         }
+    }
+}
+
+#[test]
+fn static_elf_detection() {
+    // The probe is dynamically linked; a static busybox (when installed) is not.
+    assert_eq!(is_static_elf(&probe_bin()), Some(false));
+    if Path::new("/bin/busybox").exists() {
+        assert_eq!(is_static_elf(Path::new("/bin/busybox")), Some(true));
     }
 }

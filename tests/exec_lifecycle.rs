@@ -40,6 +40,7 @@ fn exit_codes_are_propagated() {
         return;
     }
     let dir = TempDir::new("exit");
+    let user = if is_root() { test_user() } else { None };
     for (pid1, ns) in [
         ("init", ALL_NS),
         ("payload", ALL_NS),
@@ -54,6 +55,17 @@ fn exit_codes_are_propagated() {
                 "exit {n} ({pid1}, {ns}): {}",
                 stderr(&out)
             );
+            if let Some((u, g)) = user {
+                let out = TestCommand::run(&p, &[PROBE, "exit", n])
+                    .with_user(u, g)
+                    .output();
+                assert_eq!(
+                    code(&out),
+                    n.parse().ok(),
+                    "rootless exit {n}: {}",
+                    stderr(&out)
+                );
+            }
         }
     }
     // Killed by a signal: 128+N (through init, and as a direct child without a PID ns).
@@ -195,8 +207,13 @@ fn kill(pid: u32, sig: i32) {
     unsafe { libc::kill(pid as i32, sig) };
 }
 
-fn forward_signals(p: &Path) {
-    let mut child = TestCommand::run(p, &[PROBE, "pause"]).spawn();
+fn forward_signals(p: &Path, user: Option<(u32, u32)>) {
+    let cmd = TestCommand::run(p, &[PROBE, "pause"]);
+    let mut child = match user {
+        Some((u, g)) => cmd.with_user(u, g),
+        None => cmd,
+    }
+    .spawn();
     let mut out = BufReader::new(child.stdout.take().expect("stdout"));
     let first = read_json_line_or(&mut out, &mut child);
     assert_eq!(first["ready"], true);
@@ -231,14 +248,15 @@ fn signals_are_forwarded() {
     }
     let dir = TempDir::new("fwd");
     // Through init; to the payload as PID 1; without a PID namespace.
-    forward_signals(&profile(&dir, "init.toml", "", ALL_NS));
-    forward_signals(&profile(&dir, "pid1.toml", "pid1 = \"payload\"", ALL_NS));
-    forward_signals(&profile(
-        &dir,
-        "nopidns.toml",
-        "",
-        "user = true\nmount = true",
-    ));
+    let user = if is_root() { test_user() } else { None };
+    for u in [None, user] {
+        forward_signals(&profile(&dir, "init.toml", "", ALL_NS), u);
+        forward_signals(&profile(&dir, "pid1.toml", "pid1 = \"payload\"", ALL_NS), u);
+        forward_signals(
+            &profile(&dir, "nopidns.toml", "", "user = true\nmount = true"),
+            u,
+        );
+    }
 }
 
 #[test]
@@ -285,8 +303,20 @@ fn timeout_sends_the_kill_signal_then_sigkill() {
     let rep: Value =
         serde_json::from_slice(&std::fs::read(&report).expect("report")).expect("json");
     assert_eq!(rep["timeout"]["killed_after_grace"], true);
-    // A payload that ends in time is not affected.
-    let out = run(&[PROBE, "exit", "3"]);
+    // A payload that ends in time is not affected (a generous limit: no race with a
+    // loaded machine).
+    let p = profile(&dir, "t60.toml", "timeout = \"10m\"", ALL_NS);
+    let out = TestCommand::new([
+        "run".as_ref(),
+        "--report".as_ref(),
+        report.as_os_str(),
+        p.as_os_str(),
+        "--".as_ref(),
+        PROBE.as_ref(),
+        "exit".as_ref(),
+        "3".as_ref(),
+    ])
+    .output();
     assert_eq!(code(&out), Some(3));
     let rep: Value =
         serde_json::from_slice(&std::fs::read(&report).expect("report")).expect("json");
@@ -338,8 +368,13 @@ fn eventually(what: &str, mut f: impl FnMut() -> bool) {
     }
 }
 
-fn sandbox_dies_with_supervisor(p: &Path) {
-    let mut child: Child = TestCommand::run(p, &[PROBE, "sleep", "600"]).spawn();
+fn sandbox_dies_with_supervisor(p: &Path, user: Option<(u32, u32)>) {
+    let cmd = TestCommand::run(p, &[PROBE, "sleep", "600"]);
+    let mut child: Child = match user {
+        Some((u, g)) => cmd.with_user(u, g),
+        None => cmd,
+    }
+    .spawn();
     let sup = child.id() as i32;
     // Wait for the payload (the sandbox's processes below the supervisor).
     let mut sandbox = Vec::new();
@@ -347,8 +382,10 @@ fn sandbox_dies_with_supervisor(p: &Path) {
         let kids = children_of(sup);
         let grandkids: Vec<i32> = kids.iter().flat_map(|k| children_of(*k)).collect();
         sandbox = kids.into_iter().chain(grandkids).collect();
+        // The payload has exec'd (its comm is the probe's, not stockade's).
         sandbox.iter().any(|p| {
-            std::fs::read_to_string(format!("/proc/{p}/cmdline")).is_ok_and(|c| c.contains("sleep"))
+            std::fs::read_to_string(format!("/proc/{p}/comm"))
+                .is_ok_and(|c| c.trim() == "stockade-probe")
         })
     });
     kill(sup as u32, libc::SIGKILL);
@@ -365,14 +402,15 @@ fn supervisor_sigkill_kills_the_sandbox() {
     }
     let dir = TempDir::new("diewith");
     // PID namespace with init; payload as PID 1; no PID namespace (PR_SET_PDEATHSIG only).
-    sandbox_dies_with_supervisor(&profile(&dir, "init.toml", "", ALL_NS));
-    sandbox_dies_with_supervisor(&profile(&dir, "pid1.toml", "pid1 = \"payload\"", ALL_NS));
-    sandbox_dies_with_supervisor(&profile(
-        &dir,
-        "nopid.toml",
-        "",
-        "user = true\nmount = true",
-    ));
+    let user = if is_root() { test_user() } else { None };
+    for u in [None, user] {
+        sandbox_dies_with_supervisor(&profile(&dir, "init.toml", "", ALL_NS), u);
+        sandbox_dies_with_supervisor(&profile(&dir, "pid1.toml", "pid1 = \"payload\"", ALL_NS), u);
+        sandbox_dies_with_supervisor(
+            &profile(&dir, "nopid.toml", "", "user = true\nmount = true"),
+            u,
+        );
+    }
 }
 
 #[test]

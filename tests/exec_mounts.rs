@@ -79,6 +79,24 @@ fn check_against_plan(profile: &Path, facts: &Value) {
     .output();
     assert!(out.status.success(), "plan failed: {}", stderr(&out));
     let plan: Value = serde_json::from_slice(&out.stdout).expect("plan JSON");
+    // Lockdown as planned: no capability left when none is kept, no_new_privs.
+    if plan["capabilities"]["keep"]
+        .as_array()
+        .is_some_and(|k| k.is_empty())
+    {
+        for set in ["CapEff", "CapPrm", "CapInh", "CapAmb", "CapBnd"] {
+            assert_eq!(facts["status"][set], "0000000000000000", "{set}");
+        }
+    }
+    if plan["capabilities"]["no_new_privs"] == true {
+        assert_eq!(facts["status"]["NoNewPrivs"], "1");
+    }
+    assert_eq!(
+        facts["hostname"],
+        plan["hostname"]
+            .as_str()
+            .map_or(facts["hostname"].clone(), Value::from)
+    );
     for m in plan["mounts"].as_array().expect("mounts") {
         let kind = m["op"]["type"].as_str().unwrap_or_default();
         if matches!(kind, "dir" | "file" | "symlink") {

@@ -33,7 +33,7 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Option<Namespaces>) -> Option<Cap
     }
     let privileged = cx.host.uid == 0 || ns.as_ref().is_some_and(|n| n.plan.user);
     if !keep.is_empty() && !privileged {
-        cx.error(
+        cx.error_on_key(
             "capabilities.keep",
             "keeping capabilities needs root or a user namespace",
             Some("set `namespaces.user = true`".into()),

@@ -37,7 +37,7 @@ pub fn compile(cx: &mut Ctx, p: &Profile) -> Option<ResourcePlan> {
     }
     let cpu_quota_us = match (r.cpu, r.cpu_quota) {
         (Some(_), Some(_)) => {
-            cx.error(
+            cx.error_on_key(
                 "resources.cpu-quota",
                 "`resources.cpu` and `resources.cpu-quota` say the same thing twice",
                 Some("keep one: cpu = 1.5 means a quota of 1.5 periods".into()),

@@ -33,6 +33,13 @@ impl<'h> Ctx<'h> {
         self.diags.push(d);
     }
 
+    /// Record an error about the presence of a key (shown at the whole `key = value`).
+    pub fn error_on_key(&mut self, key: &str, message: impl Into<String>, help: Option<String>) {
+        let mut d = Diagnostic::error(key, message).on_key();
+        d.help = help;
+        self.diags.push(d);
+    }
+
     /// Record a warning.
     pub fn warn(&mut self, key: &str, message: impl Into<String>, help: Option<String>) {
         let mut d = Diagnostic::warning(key, message);
@@ -89,10 +96,16 @@ impl<'h> Ctx<'h> {
         match n {
             Some(n) if n <= max => Some(n),
             _ => {
+                let help = match v {
+                    IntOrString::Str(_) => {
+                        "write a number without quotes, or a variable that holds one such as ${UID}"
+                    }
+                    IntOrString::Int(_) => "negative numbers and larger values are not allowed",
+                };
                 self.error(
                     key,
                     format!("`{key}` must be an integer from 0 to {max}, found {v}"),
-                    None,
+                    Some(help.into()),
                 );
                 None
             }
@@ -105,7 +118,11 @@ impl<'h> Ctx<'h> {
             IntOrString::Int(i) => match u64::try_from(*i) {
                 Ok(n) => Some(n),
                 Err(_) => {
-                    self.error(key, format!("`{key}` must not be negative"), None);
+                    self.error(
+                        key,
+                        format!("`{key}` must not be negative"),
+                        Some("write a size such as \"512MiB\", or a number of bytes".into()),
+                    );
                     None
                 }
             },

@@ -40,7 +40,7 @@ fn check_name(cx: &mut Ctx, key: &str, name: &str, allow_glob: bool) {
         })
         && !name.starts_with(|c: char| c.is_ascii_digit());
     if !ok {
-        cx.error(
+        cx.error_on_key(
             key,
             format!("`{name}` is not a valid environment variable name"),
             Some("names are letters, digits and `_`; `*` and `?` are globs in keep/unset".into()),
@@ -48,18 +48,35 @@ fn check_name(cx: &mut Ctx, key: &str, name: &str, allow_glob: bool) {
     }
 }
 
-/// Shell-style glob with `*` and `?`.
+/// Shell-style glob with `*` and `?`, in O(len(pattern) × len(name)) time: a naive
+/// recursive matcher is exponential on patterns such as `*a*a*a*a*b`.
 pub fn glob(pattern: &str, name: &str) -> bool {
-    fn go(p: &[u8], n: &[u8]) -> bool {
-        match (p.first(), n.first()) {
-            (None, None) => true,
-            (Some(b'*'), _) => go(&p[1..], n) || (!n.is_empty() && go(p, &n[1..])),
-            (Some(b'?'), Some(_)) => go(&p[1..], &n[1..]),
-            (Some(a), Some(b)) if a == b => go(&p[1..], &n[1..]),
-            _ => false,
+    let (p, n) = (pattern.as_bytes(), name.as_bytes());
+    let (mut pi, mut ni) = (0, 0);
+    // Where the last `*` was, and the name position it currently stands for.
+    let mut star: Option<(usize, usize)> = None;
+    while ni < n.len() {
+        match p.get(pi) {
+            Some(b'*') => {
+                star = Some((pi, ni));
+                pi += 1;
+            }
+            Some(c) if *c == b'?' || *c == n[ni] => {
+                pi += 1;
+                ni += 1;
+            }
+            _ => match star {
+                // Let the last `*` absorb one more character and retry.
+                Some((sp, sn)) => {
+                    star = Some((sp, sn + 1));
+                    pi = sp + 1;
+                    ni = sn + 1;
+                }
+                None => return false,
+            },
         }
     }
-    go(pattern.as_bytes(), name.as_bytes())
+    p[pi..].iter().all(|c| *c == b'*')
 }
 
 #[cfg(test)]
@@ -74,5 +91,15 @@ mod tests {
         assert!(glob("A?C", "ABC"));
         assert!(glob("PATH", "PATH"));
         assert!(!glob("PATH", "PATHX"));
+        assert!(!glob("PATHX", "PATH"));
+        assert!(glob("*", ""));
+        assert!(glob("a*b*c", "aXXbYYc"));
+        assert!(!glob("a*b*c", "aXXbYY"));
+        assert!(glob("*_HOME", "CARGO_HOME"));
+        assert!(glob("?*?", "ab"));
+        assert!(!glob("?*?", "a"));
+        // Would take exponential time with a backtracking matcher.
+        let long = "a".repeat(200);
+        assert!(!glob("*a*a*a*a*a*a*a*a*a*a*b", &long));
     }
 }

@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 
 /// The filesystem part of the plan.
 pub struct Fs {
+    /// Whether the sandbox has a mount namespace; without one it sees the host's tree.
+    pub mount_ns: bool,
     pub root: RootPlan,
     pub hostname: Option<String>,
     pub domainname: Option<String>,
@@ -20,8 +22,10 @@ pub struct Fs {
 impl Fs {
     /// Whether a path inside the sandbox exists by construction: it is a mount target, lies
     /// beneath one, is a parent the executor creates for one, or the root is a directory.
+    /// Without a mount namespace the sandbox shares the host's tree, so every path counts.
     pub fn can_see(&self, path: &Path) -> bool {
-        matches!(self.root.kind, RootKind::Directory { .. })
+        !self.mount_ns
+            || matches!(self.root.kind, RootKind::Directory { .. })
             || path == Path::new("/")
             || self
                 .mounts
@@ -49,7 +53,7 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Option<Namespaces>) -> Option<Fs>
     ] {
         if let Some(v) = value {
             if !uts {
-                cx.error(
+                cx.error_on_key(
                     key,
                     format!("`{key}` needs a UTS namespace"),
                     Some("set `namespaces.uts = true`".into()),
@@ -82,7 +86,7 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Option<Namespaces>) -> Option<Fs>
         ];
         for (set, key) in keys {
             if set {
-                cx.error(
+                cx.error_on_key(
                     key,
                     format!("`{key}` needs a mount namespace"),
                     Some("set `namespaces.mount = true`".into()),
@@ -117,6 +121,7 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Option<Namespaces>) -> Option<Fs>
     let masked_paths = paths("filesystem.masked-paths", &f.masked_paths);
     let read_only_paths = paths("filesystem.read-only-paths", &f.read_only_paths);
     Some(Fs {
+        mount_ns,
         root: RootPlan {
             kind,
             read_only: f.read_only.unwrap_or(false),
@@ -167,7 +172,7 @@ fn mount(cx: &mut Ctx, key: &str, m: &Mount) -> Option<MountPlan> {
     if matches!(m.kind, MountKind::Symlink | MountKind::Dir) {
         for (field, set) in flag_keys {
             if set {
-                cx.error(
+                cx.error_on_key(
                     &format!("{key}.{field}"),
                     format!("`{field}` does not apply to a {name}, which is created, not mounted"),
                     None,
@@ -198,7 +203,7 @@ fn mount(cx: &mut Ctx, key: &str, m: &Mount) -> Option<MountPlan> {
                     ok.join(", ")
                 )
             };
-            cx.error(
+            cx.error_on_key(
                 &format!("{key}.{field}"),
                 format!("`{field}` does not apply to a {name} mount"),
                 Some(help),
@@ -322,6 +327,11 @@ fn mount(cx: &mut Ctx, key: &str, m: &Mount) -> Option<MountPlan> {
                 .work
                 .as_ref()
                 .and_then(|w| cx.abs_path(&format!("{key}.work"), w));
+            // Without an upper layer the kernel builds a read-only overlay only from at least
+            // two lower layers; one would fail at mount time with EINVAL.
+            if upper.is_none() && lower.len() == 1 {
+                cx.error(&format!("{key}.lower"), "a read-only overlay (no `upper`) needs at least two `lower` directories", Some("add a second lower directory, give `upper` and `work`, or use a read-only bind".into()));
+            }
             if upper.is_some() != work.is_some() {
                 cx.error(
                     key,

@@ -171,7 +171,11 @@ pub fn compile(cx: &mut Ctx, p: &Profile, fs: &Option<Fs>) -> Option<LandlockPla
     let ports = |cx: &mut Ctx, key: &str, v: &Option<Vec<u16>>| {
         v.as_ref().map(|ports| {
             if ports.contains(&0) {
-                cx.error(key, format!("`{key}` cannot contain port 0"), None);
+                cx.error(
+                    key,
+                    format!("`{key}` cannot contain port 0"),
+                    Some("list TCP ports 1..65535; an empty list allows none".into()),
+                );
             }
             let mut p = ports.clone();
             p.sort_unstable();

@@ -70,7 +70,7 @@ pub fn compile(cx: &mut Ctx, p: &Profile) -> Option<Namespaces> {
         ("namespaces.gid-map", &n.gid_map),
     ] {
         if map.is_some() && !user {
-            cx.error(
+            cx.error_on_key(
                 key,
                 format!("`{key}` needs a user namespace"),
                 Some("set `namespaces.user = true`".into()),

@@ -82,7 +82,7 @@ pub fn compile(
             || gid.is_some_and(|g| g != cx.host.gid)
             || !groups.is_empty())
     {
-        cx.error(
+        cx.error_on_key(
             "process.user",
             "changing the user or groups without root needs a user namespace",
             Some("set `namespaces.user = true`, or remove process.user/group/groups".into()),

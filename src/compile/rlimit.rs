@@ -94,6 +94,14 @@ fn limit(cx: &mut Ctx, key: &str, v: &IntOrString, sized: bool) -> Option<u64> {
             Some(RLIM_UNLIMITED)
         }
         IntOrString::Str(_) if sized => cx.size(key, v),
+        IntOrString::Str(s) if s.trim().parse::<u64>().is_err() && !s.contains("${") => {
+            cx.error(
+                key,
+                format!("`{key}` must be a number or \"unlimited\", found {v}"),
+                Some("e.g. 1024, \"unlimited\", or { soft = 1024, hard = 4096 }".into()),
+            );
+            None
+        }
         _ => cx.uint(key, v, u64::MAX - 1),
     }
 }

@@ -9,50 +9,7 @@ use crate::profile::Profile;
 use crate::seccomp::{groups, preset};
 use libseccomp::{ScmpArch, ScmpSyscall};
 
-/// errno names accepted in `errno:NAME`.
-pub const ERRNOS: &[(&str, i32)] = &[
-    ("EPERM", 1),
-    ("ENOENT", 2),
-    ("ESRCH", 3),
-    ("EINTR", 4),
-    ("EIO", 5),
-    ("ENXIO", 6),
-    ("E2BIG", 7),
-    ("ENOEXEC", 8),
-    ("EBADF", 9),
-    ("ECHILD", 10),
-    ("EAGAIN", 11),
-    ("ENOMEM", 12),
-    ("EACCES", 13),
-    ("EFAULT", 14),
-    ("EBUSY", 16),
-    ("EEXIST", 17),
-    ("EXDEV", 18),
-    ("ENODEV", 19),
-    ("ENOTDIR", 20),
-    ("EISDIR", 21),
-    ("EINVAL", 22),
-    ("ENFILE", 23),
-    ("EMFILE", 24),
-    ("ENOTTY", 25),
-    ("ETXTBSY", 26),
-    ("EFBIG", 27),
-    ("ENOSPC", 28),
-    ("ESPIPE", 29),
-    ("EROFS", 30),
-    ("EMLINK", 31),
-    ("EPIPE", 32),
-    ("ERANGE", 34),
-    ("ENOSYS", 38),
-    ("ENOTSUP", 95),
-    ("EOPNOTSUPP", 95),
-    ("EAFNOSUPPORT", 97),
-    ("EADDRINUSE", 98),
-    ("ENETUNREACH", 101),
-    ("ECONNREFUSED", 111),
-    ("EHOSTUNREACH", 113),
-    ("ETIMEDOUT", 110),
-];
+use crate::units::ERRNOS;
 
 /// Parse `allow`, `errno:NAME`, `kill-process`, `kill-thread`, `trap`, `log`.
 pub fn parse_action(cx: &mut Ctx, key: &str, s: &str) -> Option<SeccompAction> {
@@ -165,12 +122,9 @@ fn names(cx: &mut Ctx, key: &str, entry: &str) -> Vec<String> {
             vec![entry.to_owned()]
         }
         Err(_) => {
-            let all: Vec<&str> = groups::GROUPS
-                .iter()
-                .flat_map(|g| g.members.iter().copied())
-                .filter(|m| !m.starts_with('@'))
-                .collect();
-            let hint = did_you_mean(entry, all).map(|m| format!("did you mean `{m}`?"));
+            let all = native_syscall_names();
+            let hint = did_you_mean(entry, all.iter().map(String::as_str))
+                .map(|m| format!("did you mean `{m}`?"));
             cx.error(
                 key,
                 format!("unknown syscall `{entry}`"),
@@ -184,6 +138,22 @@ fn names(cx: &mut Ctx, key: &str, entry: &str) -> Vec<String> {
             Vec::new()
         }
     }
+}
+
+/// Every syscall name libseccomp knows for the native architecture (for "did you mean").
+fn native_syscall_names() -> &'static [String] {
+    static NAMES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    NAMES.get_or_init(|| {
+        // x86_64 numbers stop below 512 (x32 starts at 512 with its own names); 1024 also
+        // covers the other 64-bit architectures' tables.
+        (0..1024)
+            .filter_map(|nr| {
+                ScmpSyscall::from_raw_syscall(nr)
+                    .get_name_by_arch(ScmpArch::native())
+                    .ok()
+            })
+            .collect()
+    })
 }
 
 pub fn compile(cx: &mut Ctx, p: &Profile) -> Option<SeccompPlan> {
@@ -251,7 +221,13 @@ pub fn compile(cx: &mut Ctx, p: &Profile) -> Option<SeccompPlan> {
         for (j, a) in r.args.iter().flatten().enumerate() {
             let k = format!("{key}.args[{j}]");
             if a.index > 5 {
-                cx.error(&format!("{k}.index"), "argument index must be 0..5", None);
+                cx.error(
+                    &format!("{k}.index"),
+                    format!("argument index {} is out of range", a.index),
+                    Some(
+                        "system calls have six arguments: index 0 is the first, 5 the last".into(),
+                    ),
+                );
             }
             let op = match a.op.as_str() {
                 "eq" => SeccompOp::Eq,
@@ -289,7 +265,7 @@ pub fn compile(cx: &mut Ctx, p: &Profile) -> Option<SeccompPlan> {
                     0
                 }
                 (Some(_), _) => {
-                    cx.error(
+                    cx.error_on_key(
                         &format!("{k}.mask"),
                         "`mask` only applies to `masked-eq`",
                         None,

@@ -175,10 +175,191 @@ mod tests {
     }
 
     #[test]
-    fn unprivileged_without_user_namespace_skips_capability_steps() {
+    fn root_without_user_namespace_still_drops_capabilities() {
         let mut host = HostFacts::fixed();
         host.uid = 0;
-        let steps = steps_of("builtin:strict", &host);
+        let steps = steps_of_text(
+            "version = 1\n[namespaces]\nmount = true\npid = true\n",
+            &host,
+        );
         assert!(steps.contains(&Step::DropBoundingSet));
+        assert!(pos(&steps, Step::DropBoundingSet) < pos(&steps, Step::SwitchUser));
+        assert!(!steps.contains(&Step::WriteIdMaps));
+    }
+
+    #[test]
+    fn unprivileged_without_user_namespace_skips_capability_steps() {
+        // A non-root caller has no capabilities to drop and cannot switch ids.
+        let steps = steps_of_text("version = 1\n", &HostFacts::fixed());
+        for s in [
+            Step::DropBoundingSet,
+            Step::SwitchUser,
+            Step::SetCapabilities,
+            Step::WriteIdMaps,
+        ] {
+            assert!(!steps.contains(&s), "{s:?} in {steps:?}");
+        }
+        // no_new_privs (the default) still comes.
+        assert!(steps.contains(&Step::NoNewPrivs));
+    }
+
+    /// Steps of a profile given as text (command given on the command line).
+    fn steps_of_text(text: &str, host: &HostFacts) -> Vec<Step> {
+        let loaded = match crate::profile::load::load_text("test.toml", text) {
+            Ok(l) => l,
+            Err(e) => panic!("{:?}", e.diagnostics),
+        };
+        let opts = CompileOptions {
+            command: Some(vec!["true".into()]),
+            command_optional: false,
+        };
+        match compile(&loaded, host, &opts) {
+            Ok(c) => c.plan.steps,
+            Err(d) => panic!("{d:?}"),
+        }
+    }
+
+    const FULL: &str = r#"
+version = 1
+[namespaces]
+user = true
+mount = true
+pid = true
+uts = true
+[filesystem]
+hostname = "h"
+domainname = "d"
+read-only = true
+masked-paths = ["/proc/kcore"]
+read-only-paths = ["/proc/sys"]
+[[mount]]
+type = "proc"
+[[mount]]
+type = "tmpfs"
+target = "/tmp"
+[rlimits]
+nofile = 64
+core = 0
+[landlock]
+read = ["/tmp"]
+[seccomp]
+deny = ["ptrace"]
+[resources]
+pids = 10
+"#;
+
+    #[test]
+    fn exec_is_always_last_and_seccomp_just_before_it() {
+        let host = HostFacts::fixed();
+        for text in [FULL, "version = 1\n", "version = 1\n[seccomp]\n"] {
+            let steps = steps_of_text(text, &host);
+            assert_eq!(steps.last(), Some(&Step::Exec), "{steps:?}");
+            if steps.contains(&Step::Seccomp) {
+                assert_eq!(steps[steps.len() - 2], Step::Seccomp);
+            }
+        }
+    }
+
+    #[test]
+    fn nofile_limit_comes_after_landlock_opened_its_fds() {
+        let steps = steps_of_text(FULL, &HostFacts::fixed());
+        assert!(pos(&steps, Step::Landlock) < pos(&steps, Step::SetNofileLimit));
+        assert!(pos(&steps, Step::SetNofileLimit) < pos(&steps, Step::Seccomp));
+        // The other rlimits are set early, in the identity phase.
+        assert!(pos(&steps, Step::SetRlimits) < pos(&steps, Step::DropBoundingSet));
+    }
+
+    #[test]
+    fn only_nofile_means_no_early_rlimit_step() {
+        let steps = steps_of_text("version = 1\n[rlimits]\nnofile = 64\n", &HostFacts::fixed());
+        assert!(!steps.contains(&Step::SetRlimits), "{steps:?}");
+        assert!(steps.contains(&Step::SetNofileLimit));
+        let steps = steps_of_text("version = 1\n[rlimits]\ncore = 0\n", &HostFacts::fixed());
+        assert!(steps.contains(&Step::SetRlimits));
+        assert!(!steps.contains(&Step::SetNofileLimit), "{steps:?}");
+    }
+
+    #[test]
+    fn remounts_and_masks_come_after_every_mount_and_the_pivot() {
+        let steps = steps_of_text(FULL, &HostFacts::fixed());
+        let pivot = pos(&steps, Step::PivotRoot);
+        assert!(pos(&steps, Step::Mount(1)) < pivot);
+        assert!(pos(&steps, Step::PrepareRoot) < pos(&steps, Step::Mount(0)));
+        for s in [Step::RootReadOnly, Step::MaskPaths, Step::ReadOnlyPaths] {
+            assert!(pos(&steps, s) > pivot, "{s:?} before pivot_root");
+        }
+        // Masks after the read-only root remount, so they are not undone by it.
+        assert!(pos(&steps, Step::RootReadOnly) < pos(&steps, Step::MaskPaths));
+    }
+
+    #[test]
+    fn hostname_and_identity_after_the_filesystem_before_lockdown() {
+        let steps = steps_of_text(FULL, &HostFacts::fixed());
+        let pivot = pos(&steps, Step::PivotRoot);
+        for s in [
+            Step::SetHostname,
+            Step::SetDomainname,
+            Step::NewSession,
+            Step::SetUmask,
+        ] {
+            let p = pos(&steps, s);
+            assert!(p > pivot && p < pos(&steps, Step::DropBoundingSet), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn no_mount_namespace_means_no_mount_steps() {
+        let steps = steps_of_text(
+            "version = 1\n[namespaces]\nuser = true\npid = true\n",
+            &HostFacts::fixed(),
+        );
+        assert!(
+            steps
+                .iter()
+                .all(|s| !matches!(s.phase(), Phase::Mounts | Phase::Pivot)),
+            "{steps:?}"
+        );
+    }
+
+    #[test]
+    fn no_resources_means_no_cgroup_steps_and_no_table_no_step() {
+        let steps = steps_of_text("version = 1\n", &HostFacts::fixed());
+        for s in [
+            Step::CreateCgroup,
+            Step::EnterCgroup,
+            Step::Landlock,
+            Step::Seccomp,
+            Step::SetHostname,
+            Step::SetRlimits,
+            Step::SetNofileLimit,
+        ] {
+            assert!(!steps.contains(&s), "{s:?} in {steps:?}");
+        }
+        let steps = steps_of_text(
+            "version = 1\n[process]\nnew-session = false\n[capabilities]\nno-new-privs = false\n",
+            &HostFacts::fixed(),
+        );
+        assert!(!steps.contains(&Step::NewSession), "{steps:?}");
+        assert!(!steps.contains(&Step::NoNewPrivs), "{steps:?}");
+    }
+
+    #[test]
+    fn cgroup_is_created_before_the_maps_and_entered_after() {
+        // The child is in its cgroup before it runs anything (the maps release it).
+        let steps = steps_of_text(FULL, &HostFacts::fixed());
+        assert_eq!(
+            &steps[..3],
+            &[Step::CreateCgroup, Step::WriteIdMaps, Step::EnterCgroup]
+        );
+    }
+
+    #[test]
+    fn mount_steps_follow_profile_order() {
+        let steps = steps_of_text(FULL, &HostFacts::fixed());
+        let mounts: Vec<&Step> = steps
+            .iter()
+            .filter(|s| matches!(s, Step::Mount(_)))
+            .collect();
+        assert_eq!(mounts, [&Step::Mount(0), &Step::Mount(1)]);
     }
 }

@@ -15,7 +15,10 @@ use std::os::fd::RawFd;
 #[derive(Debug, Clone, Copy)]
 pub struct ChildFds {
     /// Parent → child: one byte releases the child (id maps and cgroup are in place).
+    /// Kept open until execve: it reports POLLHUP once the supervisor is gone.
     pub sync_r: RawFd,
+    /// The parent's end, closed at once in the child so only the supervisor holds it.
+    pub sync_w: RawFd,
     /// Child → parent: records; EOF (CLOEXEC) means the payload's execve succeeded.
     pub rec_w: RawFd,
     /// Init → parent: the payload's raw wait status (-1 without init).
@@ -29,6 +32,8 @@ struct Child<'a> {
     root: RawFd,
     saved_umask: libc::mode_t,
     umask_set: bool,
+    /// confine::last_call() before the current step, to tell whether it failed in there.
+    confine_mark: (u8, u32),
 }
 
 fn send(fd: RawFd, rec: Record) {
@@ -42,6 +47,10 @@ fn exit(code: i32) -> ! {
 
 impl Child<'_> {
     fn fail(&self, step: u32, f: Fail) -> ! {
+        // A confinement function records the syscall it was in (and on what: a path, a
+        // capability); pass it on when it changed during this step.
+        let (call, index) = confine::last_call();
+        let fresh = (call, index) != self.confine_mark && call != 0;
         send(
             self.fds.rec_w,
             Record {
@@ -49,7 +58,8 @@ impl Child<'_> {
                 step,
                 call: f.call as u32,
                 errno: f.errno as i32,
-                ..Record::default()
+                data: if fresh { u64::from(call) } else { 0 },
+                data2: u64::from(index),
             },
         );
         exit(EXIT_SETUP_FAILURE)
@@ -62,9 +72,24 @@ impl Child<'_> {
         }
     }
 
+    /// Whether the supervisor is gone (its end of the sync pipe is closed). Used after
+    /// re-arming PR_SET_PDEATHSIG, to close the window in which the signal was unset;
+    /// unlike getppid() it works inside a PID namespace too.
+    fn parent_gone(&self) -> bool {
+        let mut p = libc::pollfd {
+            fd: self.fds.sync_r,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd, zero timeout.
+        let n = unsafe { libc::poll(&mut p, 1, 0) };
+        n > 0 && p.revents & libc::POLLHUP != 0
+    }
+
     /// Namespace work that is not a plan step: it belongs to the namespaces themselves.
     fn setup(&mut self) {
         let plan = self.plan;
+        sys::close(self.fds.sync_w);
         if plan.process.die_with_parent {
             let r = identity::set_pdeathsig();
             self.check(pseudo_step::SYNC, r);
@@ -77,13 +102,12 @@ impl Child<'_> {
         if n != 1 {
             exit(EXIT_SETUP_FAILURE);
         }
-        sys::close(self.fds.sync_r);
         // Modes of created directories and files must not depend on the caller's umask;
         // the plan's umask is set by its own step.
         // SAFETY: umask cannot fail.
         self.saved_umask = unsafe { libc::umask(0) };
-        let (a, b) = (self.fds.rec_w, self.fds.status_w);
-        let keep = if b < 0 { [a, a] } else { [a.min(b), a.max(b)] };
+        let mut keep = [self.fds.sync_r, self.fds.rec_w, self.fds.status_w];
+        keep.sort_unstable();
         let r = identity::close_inherited_fds(&keep, self.prep.listen_fds);
         self.check(pseudo_step::CLOSE_FDS, r);
         if plan.namespaces.cgroup {
@@ -149,6 +173,10 @@ impl Child<'_> {
                 Err((None, f)) => Err(f),
             },
             Step::Mount(m) => {
+                // A step naming a mount the plan lacks is a compiler bug: fail, never panic.
+                if m >= self.prep.mounts.len() {
+                    return Err(Fail::new(Call::Mount, Errno::EINVAL));
+                }
                 if mounts::skipped(self.prep, m) {
                     send(
                         self.fds.rec_w,
@@ -192,11 +220,9 @@ impl Child<'_> {
                 identity::switch_user(plan, self.prep)?;
                 if plan.process.die_with_parent {
                     // The credential change cleared PR_SET_PDEATHSIG: arm it again, then
-                    // make sure the parent did not die in between (outside a PID
-                    // namespace getppid() still names the supervisor).
+                    // make sure the supervisor did not die in between.
                     identity::set_pdeathsig()?;
-                    // SAFETY: getppid has no preconditions.
-                    if !plan.namespaces.pid && unsafe { libc::getppid() } != self.prep.parent_pid {
+                    if self.parent_gone() {
                         exit(EXIT_SETUP_FAILURE);
                     }
                 }
@@ -208,10 +234,10 @@ impl Child<'_> {
             Step::Chdir => identity::chdir(&self.prep.cwd),
             Step::NoNewPrivs => identity::no_new_privs(),
             Step::Landlock => {
-                let Some(l) = &plan.landlock else {
+                let Some(l) = &self.prep.landlock else {
                     return Ok(());
                 };
-                let status = confine::apply_landlock(l).ctx(Call::Landlock)?;
+                let status = l.apply().ctx(Call::Landlock)?;
                 send(
                     self.fds.rec_w,
                     Record {
@@ -298,12 +324,14 @@ pub fn run(plan: &Plan, prep: &mut Prepared, fds: ChildFds) -> ! {
         root: -1,
         saved_umask: 0o022,
         umask_set: false,
+        confine_mark: (0, 0),
     };
     c.setup();
     for (i, step) in plan.steps.iter().enumerate() {
         if c.prep.init_fork_at == Some(i) {
             c.start_init();
         }
+        c.confine_mark = confine::last_call();
         if let Err(f) = c.step(i, *step) {
             c.fail(i as u32, f);
         }

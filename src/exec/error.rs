@@ -259,7 +259,9 @@ pub enum ExecError {
         index: usize,
         total: usize,
         desc: String,
-        call: &'static str,
+        /// `mount(2)`, or what a confinement function was doing (`open(2) of landlock
+        /// path /srv`).
+        call: String,
         errno: Errno,
     },
     #[error("{desc}: {call}: {errno:?}")]
@@ -277,8 +279,8 @@ pub enum ExecError {
         errno: Errno,
         not_found: bool,
     },
-    #[error("sandbox setup ended without a report (child exited with status {0})")]
-    ChildVanished(i32),
+    #[error("timeout: the sandbox's setup took longer than the {after_ms} ms limit; killed it")]
+    SetupTimeout { after_ms: u64 },
 }
 
 impl ExecError {

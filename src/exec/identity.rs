@@ -138,6 +138,9 @@ pub fn loopback_up() -> Result<(), Fail> {
 pub fn close_inherited_fds(keep: &[i32], listen_fds: u32) -> Result<(), Fail> {
     let mut next: u32 = 3 + listen_fds;
     for &k in keep {
+        if k < 0 {
+            continue;
+        }
         let k = k as u32;
         if k < next {
             continue;

@@ -48,6 +48,9 @@ use std::os::fd::RawFd;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+/// The shortest time a setup may take before the wall-time limit kills it.
+const SETUP_TIMEOUT_FLOOR_MS: u64 = 10_000;
+
 /// How to run.
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
@@ -153,14 +156,15 @@ fn launch(
         _ => None,
     };
     let r = launch_in(plan, host, started, rep, cgroup.as_ref());
-    if let Some(cg) = cgroup {
+    if let (Some(cg), Some(res)) = (cgroup, &plan.resources) {
         let mut outcome = cg.outcome();
-        // Say why the payload ended when the cgroup knows (OOM kill, pids limit): under
-        // systemd this is the journal's explanation of the unit's failure.
-        if let (Ok(()), Some(res)) = (&r, &plan.resources) {
+        if r.is_ok() {
             outcome.message = crate::cgroup::exit_message(&outcome, res, rep.exit.signal);
             if let Some(m) = &outcome.message {
                 crate::log::error(m);
+            }
+            if outcome.oom_killed && rep.exit.signal == Some(libc::SIGKILL) {
+                rep.exit.cause = ExitCause::OomKill;
             }
         }
         rep.cgroup = Some(outcome);
@@ -191,9 +195,15 @@ fn launch_in(
             Some(s) => Some(notify::NotifyRelay::new(s)?),
             None => None,
         };
-        let mut prep = prepare::prepare(plan, saved_mask, setgroups_denied)?;
+        let mut prep = prepare::prepare(plan, saved_mask, setgroups_denied, host.landlock_abi)?;
         if let Some(r) = &relay {
             notify::add_mount(&mut prep, r)?;
+        }
+        if let Some(l) = &prep.landlock {
+            rep.skipped.extend(l.not_enforced.iter().map(|s| Skipped {
+                setting: "landlock".into(),
+                reason: s.clone(),
+            }));
         }
         prep.cap_last_cap = host.cap_last_cap;
         let mut pipes = spawn::pipes(prep.init_fork_at.is_some(), prep.listen_fds)?;
@@ -203,6 +213,7 @@ fn launch_in(
         if pid == 0 {
             let fds = child::ChildFds {
                 sync_r: pipes.sync_r,
+                sync_w: pipes.sync_w,
                 rec_w: pipes.rec_w,
                 status_w: pipes.status_w,
             };
@@ -219,13 +230,26 @@ fn launch_in(
             spawn::kill_and_reap(pid);
             return Err(error::sys_err("write(2)")(e));
         }
-        let failure = read_records(plan, pipes.rec_r, rep);
+        // A stuck setup is bounded by the wall-time limit too (never less than 10 s: the
+        // limit is meant for the payload, and a loaded machine must not turn a short one
+        // into a setup failure).
+        let setup_deadline = plan
+            .process
+            .timeout_ms
+            .map(|t| started + Duration::from_millis(t.max(SETUP_TIMEOUT_FLOOR_MS)));
+        let failure = read_records(plan, pipes.rec_r, rep, setup_deadline);
         if let Some(r) = relay.as_mut() {
             // The child mounted the relay socket (or failed): the host path can go.
             r.sandbox_ready();
         }
         let exec_at = Instant::now();
         rep.durations.setup_ms = ms(exec_at - started);
+        if let Some(e @ ExecError::SetupTimeout { .. }) = failure {
+            // A setup stuck in the kernel (a hung network filesystem): the whole sandbox
+            // goes, its PID namespace with it.
+            spawn::kill_and_reap(pid);
+            return Err(e);
+        }
         if let Some(e) = failure {
             // The child (or the payload, for exec errors) exits by itself; reap it.
             let mut st = 0;
@@ -233,6 +257,7 @@ fn launch_in(
             while unsafe { libc::waitpid(pid, &mut st, 0) } < 0 && Errno::last() == Errno::EINTR {}
             return Err(e);
         }
+        // The wall-time limit counts from the payload's start, so setup never eats into it.
         let timeout = plan.process.timeout_ms.map(|t| supervisor::Timeout {
             after: Duration::from_millis(t),
             signal: plan.process.kill_signal.number,
@@ -242,7 +267,7 @@ fn launch_in(
         let whole_group = !plan.namespaces.pid && plan.process.new_session;
         let ended = supervisor::supervise(
             pid,
-            started,
+            exec_at,
             timeout.as_ref(),
             whole_group,
             pipes.status_r,
@@ -304,14 +329,41 @@ fn parent_steps(
 }
 
 /// Read the child's records until EOF (the payload's execve succeeded) or a failure.
-fn read_records(plan: &Plan, fd: RawFd, rep: &mut RunReport) -> Option<ExecError> {
+/// A setup that outlives `deadline` (the wall-time limit, counted from the start) is
+/// reported as a failure; the caller then kills the child.
+fn read_records(
+    plan: &Plan,
+    fd: RawFd,
+    rep: &mut RunReport,
+    deadline: Option<Instant>,
+) -> Option<ExecError> {
     let mut failure = None;
     let mut last_child_step = 0usize;
     let mut skipped_steps = Vec::new();
-    loop {
+    'records: loop {
         let mut buf = [0u8; Record::SIZE];
         let mut got = 0;
         while got < Record::SIZE {
+            if let Some(d) = deadline {
+                let left = d.saturating_duration_since(Instant::now());
+                let mut p = libc::pollfd {
+                    fd,
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
+                let ms = i32::try_from(left.as_millis().max(1)).unwrap_or(i32::MAX);
+                // SAFETY: one valid pollfd.
+                if unsafe { libc::poll(&mut p, 1, ms) } == 0 {
+                    failure = Some(ExecError::SetupTimeout {
+                        after_ms: plan
+                            .process
+                            .timeout_ms
+                            .unwrap_or(0)
+                            .max(SETUP_TIMEOUT_FLOOR_MS),
+                    });
+                    break 'records;
+                }
+            }
             // SAFETY: reading into the unfilled tail of a live buffer.
             let n = unsafe { libc::read(fd, buf[got..].as_mut_ptr().cast(), Record::SIZE - got) };
             if n < 0 && Errno::last() == Errno::EINTR {
@@ -391,7 +443,16 @@ fn to_error(plan: &Plan, rec: Record) -> ExecError {
             index: rec.step as usize + 1,
             total,
             desc: describe_step(plan, step),
-            call,
+            call: if rec.data != 0 {
+                crate::exec::confine::describe_call(
+                    rec.data as u8,
+                    rec.data2 as u32,
+                    plan.landlock.as_ref(),
+                    &plan.rlimits,
+                )
+            } else {
+                call.to_string()
+            },
             errno,
         },
         None => ExecError::Setup {

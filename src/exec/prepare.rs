@@ -1,7 +1,7 @@
 //! The parent half of the launch: everything that allocates or can fail on bad input is
 //! done here, before clone, so the child only makes syscalls on ready-made data.
 
-use super::confine::{self, SeccompProgram};
+use super::confine::{self, PreparedLandlock, SeccompProgram};
 use super::error::ExecError;
 use super::sys::{MOUNT_ATTR_NODEV, MOUNT_ATTR_NOEXEC, MOUNT_ATTR_NOSUID, MOUNT_ATTR_RDONLY};
 use crate::plan::{MountFlags, MountOp, Plan, RootKind, Step};
@@ -145,6 +145,8 @@ pub struct Prepared {
     pub time_offsets: Option<Vec<u8>>,
     pub exec: ExecData,
     pub seccomp: Option<SeccompProgram>,
+    /// The Landlock ruleset resolved against the kernel (parent), applied by the child.
+    pub landlock: Option<PreparedLandlock>,
     /// Keep capabilities across the uid switch (a SetCapabilities step follows).
     pub keep_caps: bool,
     /// setgroups(2) is denied in the user namespace (rootless single-id map).
@@ -157,8 +159,6 @@ pub struct Prepared {
     pub saved_mask: libc::sigset_t,
     /// `/proc/sys/kernel/cap_last_cap` of the host (for the bounding-set drop).
     pub cap_last_cap: u8,
-    /// Pid of the supervisor, to detect its death in the gap before PR_SET_PDEATHSIG.
-    pub parent_pid: libc::pid_t,
 }
 
 fn cstring(what: &'static str, s: &[u8]) -> Result<CString, ExecError> {
@@ -409,6 +409,7 @@ pub fn prepare(
     plan: &Plan,
     saved_mask: libc::sigset_t,
     setgroups_denied: bool,
+    landlock_abi: u8,
 ) -> Result<Prepared, ExecError> {
     let mounts = plan
         .mounts
@@ -433,6 +434,11 @@ pub fn prepare(
         (Some(s), true) => Some(confine::compile_seccomp(s)?),
         _ => None,
     };
+    // Fails here, before clone, when `compat = "required"` and the kernel lacks a feature.
+    let landlock = match (&plan.landlock, plan.steps.contains(&Step::Landlock)) {
+        (Some(l), true) => Some(confine::prepare_landlock(l, landlock_abi)?),
+        _ => None,
+    };
     let init_fork_at = if plan.process.init && plan.namespaces.pid {
         plan.steps
             .iter()
@@ -455,14 +461,13 @@ pub fn prepare(
         time_offsets: time_offsets(plan),
         exec: prepare_exec(plan)?,
         seccomp,
+        landlock,
         keep_caps: plan.steps.contains(&Step::SetCapabilities),
         setgroups_denied,
         init_fork_at,
         listen_fds: plan.systemd.listen_fds.as_ref().map_or(0, |l| l.count),
         saved_mask,
         cap_last_cap: 40,
-        // SAFETY: getpid has no preconditions.
-        parent_pid: unsafe { libc::getpid() },
     })
 }
 

@@ -22,6 +22,8 @@ pub enum ExitCause {
     Signal,
     /// The wall-time limit expired and the sandbox was stopped.
     Timeout,
+    /// The kernel OOM killer killed the payload (cgroup memory limit).
+    OomKill,
     /// Setup failed before the payload ran (or the command could not be executed).
     SetupFailure,
 }

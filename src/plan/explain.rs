@@ -220,7 +220,7 @@ pub fn render_text(plan: &Plan) -> String {
         }
     }
     if let Some(r) = &plan.resources {
-        let _ = writeln!(o, "\nresources ({:?})", r.compat);
+        let _ = writeln!(o, "\nresources ({})", compat_text(r.compat));
         if let Some(m) = r.memory_max {
             let _ = writeln!(o, "  memory       {}", crate::units::format_size(m));
         }
@@ -251,8 +251,8 @@ pub fn render_text(plan: &Plan) -> String {
     if let Some(s) = &plan.seccomp {
         let _ = writeln!(
             o,
-            "\nseccomp        default {:?}, {} rules{}",
-            s.default_action,
+            "\nseccomp        default {}, {} rules{}",
+            action_text(&s.default_action),
             s.rules.len(),
             if s.log { ", logged" } else { "" }
         );
@@ -260,9 +260,9 @@ pub fn render_text(plan: &Plan) -> String {
     if let Some(l) = &plan.landlock {
         let _ = writeln!(
             o,
-            "landlock       ABI {} ({:?}), {} path rules",
+            "landlock       ABI {} ({}), {} path rules",
             l.abi,
-            l.compat,
+            compat_text(l.compat),
             l.paths.len()
         );
         for r in &l.paths {
@@ -324,6 +324,30 @@ pub fn render_text(plan: &Plan) -> String {
         let _ = writeln!(o, "warning: {w}");
     }
     o
+}
+
+/// A seccomp action as a profile writes it (`allow`, `errno:EPERM`, `kill-process`).
+pub fn action_text(a: &super::SeccompAction) -> String {
+    use super::SeccompAction as A;
+    match a {
+        A::Allow => "allow".into(),
+        A::Errno { errno } => match crate::units::errno_name(*errno) {
+            Some(name) => format!("errno:{name}"),
+            None => format!("errno:{errno}"),
+        },
+        A::KillProcess => "kill-process".into(),
+        A::KillThread => "kill-thread".into(),
+        A::Trap => "trap".into(),
+        A::Log => "log".into(),
+    }
+}
+
+/// A compatibility mode as a profile writes it.
+pub fn compat_text(c: super::Compat) -> &'static str {
+    match c {
+        super::Compat::Required => "required",
+        super::Compat::BestEffort => "best-effort",
+    }
 }
 
 fn yes(b: bool) -> &'static str {

@@ -105,15 +105,24 @@ fn defaults(plan: &Plan) -> Vec<(&'static str, String)> {
     ];
     if let Some(s) = &plan.seccomp {
         out.push(("seccomp.preset", "\"none\"".into()));
-        out.push(("seccomp.default-action", format!("{:?}", s.default_action)));
+        out.push((
+            "seccomp.default-action",
+            format!("{:?}", super::explain::action_text(&s.default_action)),
+        ));
         out.push(("seccomp.deny-action", "\"errno:EPERM\"".into()));
     }
     if let Some(l) = &plan.landlock {
-        out.push(("landlock.compat", format!("{:?}", l.compat)));
+        out.push((
+            "landlock.compat",
+            format!("{:?}", super::explain::compat_text(l.compat)),
+        ));
         out.push(("landlock.abi", l.abi.to_string()));
     }
     if let Some(r) = &plan.resources {
-        out.push(("resources.compat", format!("{:?}", r.compat)));
+        out.push((
+            "resources.compat",
+            format!("{:?}", super::explain::compat_text(r.compat)),
+        ));
         out.push(("resources.cpu-period", r.cpu_period_us.to_string()));
     }
     out

@@ -43,16 +43,76 @@ impl Loaded {
         }
     }
 
-    /// Fill in spans of diagnostics that only name a key.
+    /// Fill in spans of diagnostics that only name a key. A diagnostic about a `key = value`
+    /// entry points at the value (`memory = "lots"` → `"lots"`); one about a table, at its
+    /// header; one about a key nobody wrote, at its closest written parent.
     pub fn locate(&self, diags: &mut Diagnostics) {
         for d in &mut diags.0 {
             if d.span.is_none() {
                 if let Some(key) = &d.key {
-                    d.span = self.origin_of(key).cloned();
+                    d.span = match self.origins.get(key) {
+                        Some(span) if !key.ends_with(']') && !d.on_key => {
+                            Some(self.value_span(span))
+                        }
+                        _ => self.origin_of(key).cloned(),
+                    };
                 }
             }
         }
     }
+
+    /// The value part of a `key = value` span (the span itself when it is not one).
+    fn value_span(&self, span: &Span) -> Span {
+        let Some(text) = self
+            .sources
+            .get(span.file)
+            .and_then(|f| f.text.get(span.range.clone()))
+        else {
+            return span.clone();
+        };
+        match value_offset(text) {
+            Some(offset) => Span {
+                file: span.file,
+                range: span.range.start + offset..span.range.end,
+            },
+            None => span.clone(),
+        }
+    }
+}
+
+/// Where the value starts in `key = value` (the key bare or quoted); `None` for anything
+/// else, such as a `[table]` header.
+fn value_offset(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut i = match bytes.first()? {
+        q @ (b'"' | b'\'') => {
+            // A quoted key (`"MY-VAR" = ...`) may contain `=`: skip to its closing quote.
+            let mut j = 1;
+            while j < bytes.len() && bytes[j] != *q {
+                j += if *q == b'"' && bytes[j] == b'\\' {
+                    2
+                } else {
+                    1
+                };
+            }
+            j + 1
+        }
+        c if c.is_ascii_alphanumeric() || *c == b'_' || *c == b'-' => bytes
+            .iter()
+            .position(|c| !(c.is_ascii_alphanumeric() || *c == b'_' || *c == b'-'))?,
+        _ => return None,
+    };
+    while bytes.get(i).is_some_and(|c| *c == b' ' || *c == b'\t') {
+        i += 1;
+    }
+    if bytes.get(i) != Some(&b'=') {
+        return None;
+    }
+    i += 1;
+    while bytes.get(i).is_some_and(|c| *c == b' ' || *c == b'\t') {
+        i += 1;
+    }
+    (i < bytes.len()).then_some(i)
 }
 
 /// Loading failed; `sources` lets the caller render the diagnostics.
@@ -64,7 +124,21 @@ pub struct LoadError {
 
 /// Load a profile from a path or `builtin:NAME`.
 pub fn load(name: &str) -> Result<Loaded, LoadError> {
-    let mut loader = Loader::default();
+    finish(Loader::default(), name)
+}
+
+/// Load a profile whose top layer is `text` (named `name` in diagnostics) rather than a
+/// file: for profiles read from stdin and for tests. Relative `extends` entries are resolved
+/// against the current directory.
+pub fn load_text(name: &str, text: &str) -> Result<Loaded, LoadError> {
+    let loader = Loader {
+        inline: Some((name.to_owned(), text.to_owned())),
+        ..Loader::default()
+    };
+    finish(loader, name)
+}
+
+fn finish(mut loader: Loader, name: &str) -> Result<Loaded, LoadError> {
     let mut stack = Vec::new();
     let tree = loader.layer(name, None, &mut stack);
     let Some(tree) = tree.filter(|_| !loader.diags.has_errors()) else {
@@ -104,6 +178,12 @@ struct Loader {
     sources: Sources,
     diags: Diagnostics,
     layers: Vec<String>,
+    /// Identities of the files merged so far: a file reached twice (a diamond such as
+    /// `extends = ["builtin:strict", "builtin:minimal"]`) is merged once, at its first
+    /// position, so its mounts are not repeated and it cannot undo a later layer.
+    merged: Vec<String>,
+    /// The top layer's (name, text) when it does not come from a file.
+    inline: Option<(String, String)>,
 }
 
 impl Loader {
@@ -119,14 +199,15 @@ impl Loader {
         &mut self,
         name: &str,
         referrer: Option<&Span>,
-        stack: &mut Vec<String>,
+        stack: &mut Vec<(String, String)>,
     ) -> Option<Node> {
         let (display, text, dir, identity) = self.read(name, referrer)?;
-        if stack.contains(&identity) {
+        if stack.iter().any(|(id, _)| *id == identity) {
+            // Shown by the names the user wrote (relative paths), not the canonical ones.
             let chain = stack
                 .iter()
-                .chain(std::iter::once(&identity))
-                .cloned()
+                .map(|(_, shown)| shown.as_str())
+                .chain(std::iter::once(display.as_str()))
                 .collect::<Vec<_>>()
                 .join(" -> ");
             self.report(
@@ -134,6 +215,9 @@ impl Loader {
                 format!("`extends` cycle: {chain}"),
                 Some("remove one of the `extends` entries in the cycle"),
             );
+            return None;
+        }
+        if self.merged.contains(&identity) {
             return None;
         }
         if stack.len() >= MAX_EXTENDS_DEPTH {
@@ -144,7 +228,7 @@ impl Loader {
             );
             return None;
         }
-        let file = self.sources.add(display, text);
+        let file = self.sources.add(display.clone(), text);
         let text = self.sources.files[file].text.clone();
         let node = self.parse(file, &text)?;
         let Node::Table {
@@ -155,7 +239,7 @@ impl Loader {
             return None;
         };
         let extends = entries.remove("extends");
-        stack.push(identity);
+        stack.push((identity, display));
         let mut merged: Option<Node> = None;
         if let Some(Node::Array { items, .. }) = extends {
             for item in items {
@@ -175,7 +259,8 @@ impl Loader {
                 }
             }
         }
-        stack.pop();
+        let (identity, _) = stack.pop()?;
+        self.merged.push(identity);
         // Post-order: a file's bases were merged before it.
         if let Some(f) = self.sources.get(file) {
             self.layers.push(f.name.clone());
@@ -197,6 +282,10 @@ impl Loader {
         name: &str,
         referrer: Option<&Span>,
     ) -> Option<(String, String, Option<PathBuf>, String)> {
+        if let Some((inline, text)) = self.inline.take() {
+            let dir = std::env::current_dir().ok();
+            return Some((inline.clone(), text, dir, format!("inline:{inline}")));
+        }
         if let Some(b) = name.strip_prefix("builtin:") {
             return match builtin::get(b) {
                 Some(text) => Some((name.to_owned(), text.to_owned(), None, name.to_owned())),
@@ -299,11 +388,23 @@ impl Loader {
 
     fn toml_error(&mut self, file: FileId, e: &toml::de::Error, text: &str) {
         let range = e.span().unwrap_or(0..0);
-        let message = e.message().trim().to_owned();
-        let help = key_hint(
-            &message,
-            &text[range.clone().start.min(text.len())..range.end.min(text.len())],
-        );
+        let found = text
+            .get(range.start.min(text.len())..range.end.min(text.len()))
+            .unwrap_or_default();
+        let mut message = e.message().trim().to_owned();
+        if message == "duplicate key" {
+            // The parser says only "duplicate key"; name it, and tell tables from keys.
+            let line_start = text[..range.start.min(text.len())]
+                .rfind('\n')
+                .map_or(0, |i| i + 1);
+            let is_table = text[line_start..].trim_start().starts_with('[');
+            message = if is_table {
+                format!("table `[{}]` defined twice", found.trim())
+            } else {
+                format!("duplicate key `{}`", found.trim())
+            };
+        }
+        let help = key_hint(&message, found);
         let mut d = Diagnostic::error("", message).at(Span { file, range });
         d.help = help;
         self.diags.push(d);
@@ -317,17 +418,65 @@ impl Loader {
     }
 }
 
-/// "did you mean" for serde's `unknown field `x`, expected one of `a`, `b``.
+/// A `help:` line for the TOML parser's and serde's messages: "did you mean" for unknown
+/// keys and values, and how to write the expected type.
 fn key_hint(message: &str, found: &str) -> Option<String> {
-    let rest = message.split_once("expected one of ")?.1;
+    if message.starts_with("duplicate key") {
+        return Some("each key may be set once per table; remove one of them".into());
+    }
+    if message.starts_with("table `") {
+        return Some("merge the two tables into one".into());
+    }
+    if message.starts_with("invalid value") {
+        for (ty, max) in [("u8", "255"), ("u16", "65535"), ("u32", "4294967295")] {
+            if message.ends_with(&format!("expected {ty}")) {
+                return Some(format!("write a whole number from 0 to {max}"));
+            }
+        }
+    }
+    if let Some(rest) = message.split_once("expected ").map(|(_, r)| r) {
+        if message.starts_with("invalid type") {
+            return type_hint(rest);
+        }
+    }
+    // `expected one of `a`, `b`` and, for two candidates, `expected `a` or `b``.
+    let rest = message.split_once("expected ")?.1;
     let candidates: Vec<&str> = rest.split('`').skip(1).step_by(2).collect();
+    if candidates.is_empty() {
+        return None;
+    }
     let word = found.trim().trim_matches('"');
     match did_you_mean(word, candidates.iter().copied()) {
         Some(m) => Some(format!("did you mean `{m}`?")),
-        None => message
-            .contains("unknown field")
-            .then(|| format!("valid keys here: {}", candidates.join(", "))),
+        None if message.contains("unknown field") => {
+            Some(format!("valid keys here: {}", candidates.join(", ")))
+        }
+        None => Some(format!("write one of: {}", candidates.join(", "))),
     }
+}
+
+/// How to write a value of the type serde expected.
+fn type_hint(expected: &str) -> Option<String> {
+    let hint = if expected.starts_with("a boolean") {
+        "write `true` or `false` (without quotes)"
+    } else if expected.starts_with("a string") {
+        "quote the value, e.g. \"10s\" or \"/usr\""
+    } else if expected.starts_with("a sequence") {
+        "write a list in brackets, e.g. [\"a\", \"b\"]"
+    } else if expected.starts_with("u8")
+        || expected.starts_with("u16")
+        || expected.starts_with("u32")
+        || expected.starts_with("u64")
+        || expected.starts_with("i64")
+        || expected.starts_with("an integer")
+    {
+        "write a whole number without quotes"
+    } else if expected.starts_with("struct") || expected.starts_with("a map") {
+        "write a table, e.g. [section] or { key = value }"
+    } else {
+        return None;
+    };
+    Some(hint.into())
 }
 
 fn resolve_extends(target: &str, dir: Option<&Path>) -> String {
@@ -369,5 +518,22 @@ fn substitute_profile_dir(node: &mut Node, dir: Option<&str>) {
         Node::Table { entries, .. } => entries
             .values_mut()
             .for_each(|n| substitute_profile_dir(n, dir)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::value_offset;
+
+    #[test]
+    fn finds_the_value_of_a_key_value_span() {
+        assert_eq!(value_offset("memory = \"lots\""), Some(9));
+        assert_eq!(value_offset("cpu=1"), Some(4));
+        assert_eq!(value_offset("\"A=B\" = \"1\""), Some(8));
+        assert_eq!(value_offset("'a' =\t2"), Some(6));
+        assert_eq!(value_offset("[[mount]]"), None);
+        assert_eq!(value_offset("\"/usr\""), None);
+        assert_eq!(value_offset("key ="), None);
+        assert_eq!(value_offset(""), None);
     }
 }

@@ -9,7 +9,9 @@
 //!   first, so the child's mounts shadow them), `env.keep`, `seccomp.deny`, `landlock.read`...
 //! - except the lists in [`REPLACED_LISTS`], where `over` replaces `base` as a whole (an
 //!   argv or an id map only makes sense complete);
-//! - `extends` itself is consumed by loading and never merged.
+//! - `extends` itself is consumed by loading and never merged;
+//! - a file reached more than once through `extends` (a diamond) is merged once, at its
+//!   first position in the depth-first order.
 
 use super::node::Node;
 

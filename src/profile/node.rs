@@ -49,8 +49,10 @@ impl Node {
                 .iter()
                 .find(|(k, _)| k.get_ref().as_ref() == key.as_str());
             let (span, de) = match found {
-                // The value's span: semantic errors point at what was written.
-                Some((_, v)) => (v.span(), Some(v.get_ref())),
+                // The whole `key = value` entry: `explain` shows where the line starts, and
+                // `Loaded::locate` narrows compiler errors to the value (or keeps the entry
+                // when the key's presence is the mistake).
+                Some((k, v)) => (k.span().start..v.span().end, Some(v.get_ref())),
                 None => (whole.clone(), None),
             };
             entries.insert(key.clone(), Node::from_value(value, de, file, span));

@@ -234,14 +234,21 @@ fn count_zombies() -> usize {
 
 fn spawn_zombies(args: &[String]) -> i32 {
     let n: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(3);
+    // Every grandchild holds the write end of this pipe: EOF means they have all exited.
+    let mut p = [0; 2];
+    // SAFETY: valid array.
+    if unsafe { libc::pipe(p.as_mut_ptr()) } != 0 {
+        return 1;
+    }
     for _ in 0..n {
         // Each child forks a grandchild and exits at once: the grandchild is reparented
-        // to PID 1 and exits later; only a reaping PID 1 makes it disappear.
+        // to PID 1 and exits a little later; only a reaping PID 1 makes it disappear.
         // SAFETY: fork in a single-threaded program; the children only sleep and _exit.
         match unsafe { libc::fork() } {
             0 => unsafe {
                 if libc::fork() == 0 {
-                    libc::usleep(100_000);
+                    libc::close(p[0]);
+                    libc::usleep(50_000);
                     libc::_exit(0);
                 }
                 libc::_exit(0);
@@ -254,8 +261,29 @@ fn spawn_zombies(args: &[String]) -> i32 {
             _ => return 1,
         }
     }
-    std::thread::sleep(Duration::from_millis(600));
-    emit(&json!({"op": "spawn-zombies", "spawned": n, "zombies": count_zombies()}));
+    // SAFETY: closing our write end, then reading until every grandchild closed its own.
+    unsafe {
+        libc::close(p[1]);
+        let mut b = [0u8; 1];
+        while libc::read(p[0], b.as_mut_ptr().cast(), 1) > 0 {}
+    }
+    // Now count: a reaping PID 1 brings it to 0; without one the count stays at n. Wait
+    // for 0, or for a count that holds steady for 300 ms (bounded at 20 s).
+    let start = std::time::Instant::now();
+    let mut last = (usize::MAX, std::time::Instant::now());
+    let zombies = loop {
+        let c = count_zombies();
+        if c == 0 || start.elapsed() > Duration::from_secs(20) {
+            break c;
+        }
+        if c != last.0 {
+            last = (c, std::time::Instant::now());
+        } else if last.1.elapsed() > Duration::from_millis(300) {
+            break c;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    emit(&json!({"op": "spawn-zombies", "spawned": n, "zombies": zombies}));
     0
 }
 

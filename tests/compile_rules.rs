@@ -1,0 +1,380 @@
+//! The compiler's rules through the library: explicit defaults, resolution of units and
+//! names, contradictions, and that every diagnostic is collected before failing.
+
+use stockade::compile::{compile, CompileOptions};
+use stockade::diag::Diagnostics;
+use stockade::host::HostFacts;
+use stockade::plan::{Compat, MountOp, NetworkMode, Plan, SeccompAction, RLIM_UNLIMITED};
+use stockade::profile::load::load_text;
+
+fn try_compile(text: &str, host: &HostFacts) -> Result<Plan, Diagnostics> {
+    let loaded = match load_text("test.toml", text) {
+        Ok(l) => l,
+        Err(e) => return Err(e.diagnostics),
+    };
+    let opts = CompileOptions {
+        command: None,
+        command_optional: true,
+    };
+    compile(&loaded, host, &opts).map(|c| c.plan)
+}
+
+fn plan(text: &str) -> Plan {
+    try_compile(text, &HostFacts::fixed()).unwrap_or_else(|d| panic!("{d:?}"))
+}
+
+/// The error messages of a profile that must not compile.
+fn errors(text: &str) -> Vec<String> {
+    match try_compile(text, &HostFacts::fixed()) {
+        Ok(p) => panic!("compiled: {p:?}"),
+        Err(d) => {
+            d.0.iter()
+                .filter(|d| d.is_error())
+                .map(|d| d.message.clone())
+                .collect()
+        }
+    }
+}
+
+#[test]
+fn an_empty_profile_gets_safe_explicit_defaults() {
+    let p = plan("version = 1\n");
+    let pr = &p.process;
+    assert!(pr.argv.is_empty());
+    assert!(
+        pr.env.is_empty(),
+        "env.clear defaults to true: {:?}",
+        pr.env
+    );
+    assert_eq!(pr.cwd.to_str(), Some("/"));
+    assert_eq!((pr.uid, pr.gid), (1000, 1000));
+    assert_eq!(pr.umask, 0o022);
+    assert!(pr.new_session, "new-session defaults on (TIOCSTI)");
+    assert!(pr.die_with_parent);
+    assert_eq!(pr.kill_signal.number, 15);
+    assert_eq!(pr.grace_ms, 10_000);
+    assert_eq!(pr.timeout_ms, None);
+    assert!(p.capabilities.no_new_privs);
+    assert!(p.capabilities.keep.is_empty());
+    assert_eq!(p.network, NetworkMode::Host);
+    assert!(!p.namespaces.user && !p.namespaces.mount);
+    assert!(p.seccomp.is_none() && p.landlock.is_none() && p.resources.is_none());
+    assert!(p.mounts.is_empty() && p.rlimits.is_empty());
+}
+
+#[test]
+fn a_user_namespace_maps_the_caller_to_root_by_default() {
+    let p = plan("version = 1\n[namespaces]\nuser = true\n");
+    assert_eq!((p.process.uid, p.process.gid), (0, 0));
+    let m = &p.namespaces.uid_map;
+    assert_eq!(m.len(), 1);
+    assert_eq!((m[0].inside, m[0].outside, m[0].count), (0, 1000, 1));
+    assert!(
+        !p.namespaces.uid_map_helper,
+        "a single own id needs no helper"
+    );
+
+    let p = plan("version = 1\n[namespaces]\nuser = true\n[process]\nuser = \"${UID}\"\n");
+    assert_eq!(p.namespaces.uid_map[0].inside, 1000);
+
+    let p = plan(
+        "version = 1\n[namespaces]\nuser = true\nuid-map = [{ inside = 0, outside = 100000, count = 65536 }]\n",
+    );
+    assert!(p.namespaces.uid_map_helper, "other ids need newuidmap");
+}
+
+#[test]
+fn network_none_implies_a_network_namespace() {
+    let p = plan("version = 1\n[namespaces]\nuser = true\n[network]\nmode = \"none\"\n");
+    assert!(p.namespaces.net);
+    assert_eq!(p.network, NetworkMode::None);
+    let p = plan("version = 1\n[namespaces]\nuser = true\nnet = true\n");
+    assert_eq!(p.network, NetworkMode::None);
+}
+
+#[test]
+fn units_and_names_are_resolved() {
+    let p = plan(
+        r#"
+version = 1
+[process]
+timeout = "1h 30m"
+grace = "500ms"
+kill-signal = "int"
+umask = "0o077"
+[resources]
+memory = "1.5GiB"
+memory-high = "512M"
+cpu = 1.5
+[rlimits]
+nofile = { soft = 1024, hard = "unlimited" }
+stack = "8MiB"
+"#,
+    );
+    assert_eq!(p.process.timeout_ms, Some(5_400_000));
+    assert_eq!(p.process.grace_ms, 500);
+    assert_eq!(p.process.kill_signal.name, "SIGINT");
+    assert_eq!(p.process.umask, 0o077);
+    let r = p.resources.as_ref().expect("resources");
+    assert_eq!(r.memory_max, Some(1536 << 20));
+    assert_eq!(
+        r.memory_high,
+        Some(512 << 20),
+        "M is 1024-based, as in systemd"
+    );
+    assert_eq!((r.cpu_quota_us, r.cpu_period_us), (Some(150_000), 100_000));
+    assert_eq!(r.compat, Compat::Required);
+    let nofile = p
+        .rlimits
+        .iter()
+        .find(|l| l.name == "RLIMIT_NOFILE")
+        .expect("nofile");
+    assert_eq!((nofile.soft, nofile.hard), (1024, RLIM_UNLIMITED));
+    let stack = p
+        .rlimits
+        .iter()
+        .find(|l| l.name == "RLIMIT_STACK")
+        .expect("stack");
+    assert_eq!(stack.soft, 8 << 20);
+}
+
+#[test]
+fn variables_are_expanded_and_paths_normalized() {
+    let p = plan(
+        r#"
+version = 1
+[process]
+cwd = "${HOME}/src/../build/./out/"
+[env]
+keep = ["CARGO_*"]
+set = { A = "${env:NOPE:-fallback}", B = "$$HOME", C = "${USER}:${UID}:${GID}" }
+"#,
+    );
+    assert_eq!(p.process.cwd.to_str(), Some("/home/dev/build/out"));
+    let env: Vec<(&str, &str)> = p
+        .process
+        .env
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        env,
+        [
+            ("A", "fallback"),
+            ("B", "$HOME"),
+            ("C", "dev:1000:1000"),
+            ("CARGO_HOME", "/home/dev/.cargo"),
+            ("CARGO_TERM_COLOR", "always"),
+        ]
+    );
+}
+
+#[test]
+fn mount_defaults() {
+    let p = plan(
+        r#"
+version = 1
+[namespaces]
+user = true
+mount = true
+pid = true
+[[mount]]
+type = "bind"
+source = "/usr/../usr/lib"
+[[mount]]
+type = "proc"
+[[mount]]
+type = "dev"
+[[mount]]
+type = "tmpfs"
+target = "/tmp"
+"#,
+    );
+    let m = &p.mounts;
+    assert_eq!(
+        m[0].target.to_str(),
+        Some("/usr/lib"),
+        "bind target defaults to source"
+    );
+    assert!(matches!(
+        &m[0].op,
+        MountOp::Bind {
+            recursive: true,
+            optional: false,
+            ..
+        }
+    ));
+    assert!(m[0].flags.nosuid && m[0].flags.nodev && !m[0].flags.read_only);
+    assert_eq!(m[1].target.to_str(), Some("/proc"));
+    assert!(m[1].flags.noexec);
+    assert_eq!(m[2].target.to_str(), Some("/dev"));
+    assert!(!m[2].flags.nodev, "a /dev mount keeps its devices");
+    assert!(matches!(
+        m[3].op,
+        MountOp::Tmpfs {
+            size: None,
+            mode: 0o755
+        }
+    ));
+}
+
+#[test]
+fn landlock_abi_follows_the_features_used() {
+    let abi = |body: &str| {
+        plan(&format!("version = 1\n[landlock]\n{body}\n"))
+            .landlock
+            .map(|l| l.abi)
+    };
+    assert_eq!(abi("read = [\"/usr\"]"), Some(1));
+    assert_eq!(abi("write = [\"/tmp\"]"), Some(3));
+    assert_eq!(abi("connect-tcp = [443]"), Some(4));
+    assert_eq!(abi("scope = [\"signal\"]"), Some(6));
+    assert_eq!(abi("abi = 7"), Some(7));
+    assert_eq!(abi("enabled = false\nread = [\"/usr\"]"), None);
+    let l = plan("version = 1\n[landlock]\nread = [\"/usr\"]\nexec = [\"/usr\"]\n")
+        .landlock
+        .expect("landlock");
+    // Grants on one path are merged into one rule.
+    assert_eq!(l.paths.len(), 1);
+    assert_eq!(l.paths[0].access, ["execute", "read-file", "read-dir"]);
+}
+
+#[test]
+fn seccomp_rules_resolve_groups_and_drop_redundant_ones() {
+    let s = plan(
+        "version = 1\n[seccomp]\ndeny = [\"@mount\", \"ptrace\", \"ptrace\"]\ndeny-action = \"errno:EACCES\"\n",
+    )
+    .seccomp
+    .expect("seccomp");
+    assert_eq!(s.default_action, SeccompAction::Allow);
+    let names: Vec<&str> = s.rules.iter().map(|r| r.syscall.as_str()).collect();
+    assert!(names.contains(&"mount") && names.contains(&"pivot_root"));
+    assert_eq!(names.iter().filter(|n| **n == "ptrace").count(), 1);
+    assert!(s
+        .rules
+        .iter()
+        .all(|r| r.action == SeccompAction::Errno { errno: 13 }));
+    // A rule with the default action is dropped (libseccomp refuses it).
+    let s = plan("version = 1\n[seccomp]\nallow = [\"read\"]\n")
+        .seccomp
+        .expect("seccomp");
+    assert!(s.rules.is_empty(), "{:?}", s.rules);
+    assert!(
+        plan("version = 1\n[seccomp]\nenabled = false\ndeny = [\"ptrace\"]\n")
+            .seccomp
+            .is_none()
+    );
+}
+
+#[test]
+fn every_error_is_collected_before_failing() {
+    let errs = errors(
+        r#"
+version = 1
+[process]
+cwd = "relative"
+timeout = "10"
+kill-signal = "SIGNOPE"
+[resources]
+memory = "1MB"
+pids = 0
+[seccomp]
+deny = ["nope"]
+[capabilities]
+keep = ["CAP_NOPE"]
+"#,
+    );
+    assert_eq!(errs.len(), 7, "{errs:#?}");
+}
+
+#[test]
+fn contradictions_are_errors() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "[namespaces]\nuser = true\n[filesystem]\nhostname = \"h\"\n",
+            "needs a UTS namespace",
+        ),
+        (
+            "[namespaces]\ngid-map = [{ inside = 0, outside = 0 }]\n",
+            "needs a user namespace",
+        ),
+        (
+            "[namespaces]\nuser = true\ntime-offsets = { monotonic = 1 }\n",
+            "needs a time namespace",
+        ),
+        (
+            "[namespaces]\nuser = true\nnet = false\n[network]\nmode = \"none\"\n",
+            "needs a network namespace",
+        ),
+        (
+            "[namespaces]\nuser = true\nnet = true\n[network]\nmode = \"host\"\n",
+            "contradicts",
+        ),
+        (
+            "[[mount]]\ntype = \"tmpfs\"\ntarget = \"/tmp\"\n",
+            "needs a mount namespace",
+        ),
+        ("[namespaces]\npid = true\n", "needs a user namespace"),
+        (
+            "[capabilities]\nkeep = [\"CAP_CHOWN\"]\n",
+            "needs root or a user namespace",
+        ),
+        (
+            "[process]\nuser = 0\n",
+            "changing the user or groups without root needs a user namespace",
+        ),
+        (
+            "[seccomp]\nallow = [\"ptrace\"]\ndeny = [\"ptrace\"]\n",
+            "both allowed and denied",
+        ),
+        (
+            "[resources]\ncpu = 1\ncpu-quota = 100000\n",
+            "say the same thing twice",
+        ),
+        (
+            "[namespaces]\nuser = true\nmount = true\n[[mount]]\ntype = \"symlink\"\nsource = \"x\"\ntarget = \"/a\"\n[[mount]]\ntype = \"tmpfs\"\ntarget = \"/a/b\"\n",
+            "lies beneath",
+        ),
+        (
+            "[namespaces]\nuser = true\nmount = true\n[landlock]\nread = [\"/usr\"]\n",
+            "cannot see",
+        ),
+    ];
+    for (body, expected) in cases {
+        let errs = errors(&format!("version = 1\n{body}"));
+        assert!(
+            errs.iter().any(|e| e.contains(expected)),
+            "{body}: expected `{expected}` in {errs:#?}"
+        );
+    }
+}
+
+#[test]
+fn root_may_create_namespaces_and_switch_ids_without_a_user_namespace() {
+    let mut host = HostFacts::fixed();
+    host.uid = 0;
+    host.gid = 0;
+    let p = try_compile(
+        "version = 1\n[namespaces]\npid = true\nmount = true\n[process]\nuser = 1000\n",
+        &host,
+    )
+    .unwrap_or_else(|d| panic!("{d:?}"));
+    assert_eq!(p.process.uid, 1000);
+}
+
+#[test]
+fn landlock_sees_everything_without_a_mount_namespace() {
+    // Without a mount namespace the sandbox shares the host's tree.
+    let p = plan("version = 1\n[landlock]\nread = [\"/usr\", \"/opt/tools\"]\n");
+    assert_eq!(p.landlock.map(|l| l.paths.len()), Some(2));
+}
+
+#[test]
+fn compilation_is_deterministic_for_fixed_host_facts() {
+    let text = std::fs::read_to_string("profiles/cargo-build.toml").expect("profile");
+    // Relative extends resolve against the current directory (the repository).
+    let text = text.replace("base/minimal.toml", "profiles/base/minimal.toml");
+    let a = try_compile(&text, &HostFacts::fixed()).expect("compiles");
+    let b = try_compile(&text, &HostFacts::fixed()).expect("compiles");
+    assert_eq!(a, b);
+}
