@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 cargo build --locked --all-targets
-cargo test --locked -- --test-threads=2
+cargo test --locked --no-fail-fast -- --test-threads=2
 if [ -x tests/vm/run.sh ]; then
   tests/vm/run.sh
 fi

@@ -219,18 +219,37 @@ target = "/tmp"
 }
 
 #[test]
-fn landlock_abi_follows_the_features_used() {
-    let abi = |body: &str| {
-        plan(&format!("version = 1\n[landlock]\n{body}\n"))
+fn landlock_abi_follows_the_features_used_and_the_kernel() {
+    // Unpinned: the features' minimum, raised to what the kernel knows (so a `read` grant
+    // also forbids truncate and device ioctls where the kernel can say so).
+    let abi_on = |kernel: u8, body: &str| {
+        let mut host = HostFacts::fixed();
+        host.landlock_abi = kernel;
+        try_compile(&format!("version = 1\n[landlock]\n{body}\n"), &host)
+            .unwrap_or_else(|d| panic!("{d:?}"))
             .landlock
             .map(|l| l.abi)
     };
-    assert_eq!(abi("read = [\"/usr\"]"), Some(1));
-    assert_eq!(abi("write = [\"/tmp\"]"), Some(3));
-    assert_eq!(abi("connect-tcp = [443]"), Some(4));
-    assert_eq!(abi("scope = [\"signal\"]"), Some(6));
-    assert_eq!(abi("abi = 7"), Some(7));
-    assert_eq!(abi("enabled = false\nread = [\"/usr\"]"), None);
+    assert_eq!(abi_on(1, "read = [\"/usr\"]"), Some(1));
+    assert_eq!(abi_on(2, "read = [\"/usr\"]"), Some(2));
+    assert_eq!(abi_on(7, "read = [\"/usr\"]"), Some(7));
+    assert_eq!(abi_on(0, "read = [\"/usr\"]"), Some(1));
+    assert_eq!(abi_on(2, "write = [\"/tmp\"]"), Some(3));
+    assert_eq!(abi_on(2, "connect-tcp = [443]"), Some(4));
+    assert_eq!(abi_on(2, "scope = [\"signal\"]"), Some(6));
+    assert_eq!(abi_on(7, "abi = 2\nread = [\"/usr\"]"), Some(2));
+    assert_eq!(abi_on(7, "enabled = false\nread = [\"/usr\"]"), None);
+    let handled = |kernel: u8| {
+        let mut host = HostFacts::fixed();
+        host.landlock_abi = kernel;
+        try_compile("version = 1\n[landlock]\nread = [\"/usr\"]\n", &host)
+            .unwrap_or_else(|d| panic!("{d:?}"))
+            .landlock
+            .map(|l| l.handled_fs)
+            .unwrap_or_default()
+    };
+    assert!(handled(7).iter().any(|r| r == "truncate"));
+    assert!(!handled(2).iter().any(|r| r == "truncate"));
     let l = plan("version = 1\n[landlock]\nread = [\"/usr\"]\nexec = [\"/usr\"]\n")
         .landlock
         .expect("landlock");

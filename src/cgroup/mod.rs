@@ -258,6 +258,11 @@ impl Cgroup {
         }
     }
 
+    /// No leaf could be created (best-effort without any usable hierarchy): no limit holds.
+    pub fn is_inert(&self) -> bool {
+        self.paths().is_empty()
+    }
+
     /// What was not enforced (best-effort), one line per limit.
     pub fn not_enforced(&self) -> &[String] {
         &self.not_enforced

@@ -146,11 +146,22 @@ fn launch(
     let cgroup = match (&plan.resources, plan.steps.contains(&Step::CreateCgroup)) {
         (Some(res), true) => {
             let (cg, skipped) = Cgroup::create(res)?;
+            // best-effort: say what is not enforced before the payload runs.
+            for s in &skipped {
+                crate::log::warn(&format!("resources (best-effort): {s}"));
+            }
+            if cg.is_inert() {
+                rep.skipped.push(Skipped {
+                    setting: "resources".into(),
+                    reason: "no cgroup could be created: no limit is enforced".into(),
+                });
+            } else {
+                rep.enforced.push(describe_step(plan, &Step::CreateCgroup));
+            }
             rep.skipped.extend(skipped.into_iter().map(|s| Skipped {
                 setting: "resources".into(),
                 reason: s,
             }));
-            rep.enforced.push(describe_step(plan, &Step::CreateCgroup));
             Some(cg)
         }
         _ => None,
@@ -200,6 +211,10 @@ fn launch_in(
             notify::add_mount(&mut prep, r)?;
         }
         if let Some(l) = &prep.landlock {
+            // best-effort: say what is not enforced before the payload runs.
+            for s in &l.not_enforced {
+                crate::log::warn(&format!("landlock (best-effort): {s}"));
+            }
             rep.skipped.extend(l.not_enforced.iter().map(|s| Skipped {
                 setting: "landlock".into(),
                 reason: s.clone(),
@@ -318,6 +333,9 @@ fn parent_steps(
             Step::EnterCgroup => {
                 if let (Some(cg), false) = (cgroup, cloned_into) {
                     cg.attach(pid)?;
+                }
+                if cgroup.is_none_or(Cgroup::is_inert) {
+                    continue;
                 }
             }
             Step::CreateCgroup => continue,

@@ -196,8 +196,17 @@ pub fn prepare_root(plan: &Plan, prep: &mut Prepared) -> Result<RawFd, (Option<u
                     }
                 }
             }
-            PreparedOp::Overlay { lower, upper, work } => {
-                overlay(plan, lower, upper.as_deref(), work.as_deref(), m.attrs)
+            PreparedOp::Overlay {
+                lower,
+                lower_joined,
+                upper,
+                work,
+            } => {
+                let layers = Layers {
+                    each: lower,
+                    joined: lower_joined,
+                };
+                overlay(plan, &layers, upper.as_deref(), work.as_deref(), m.attrs)
                     .map_err(|f| (Some(mount_step(plan, i)), f))?
             }
             _ => -1,
@@ -228,17 +237,35 @@ pub fn prepare_root(plan: &Plan, prep: &mut Prepared) -> Result<RawFd, (Option<u
     Ok(fd)
 }
 
+/// Overlay lower layers, one by one and pre-joined.
+struct Layers<'a> {
+    each: &'a [std::ffi::CString],
+    joined: &'a CStr,
+}
+
 fn overlay(
     plan: &Plan,
-    lower: &[std::ffi::CString],
+    lower: &Layers,
     upper: Option<&CStr>,
     work: Option<&CStr>,
     attrs: u64,
 ) -> Result<RawFd, Fail> {
     let fs = Fd(sys::fsopen(c"overlay").ctx(Call::Fsopen)?);
-    for l in lower {
-        // `lowerdir+` (Linux 6.8) takes one layer per call, so paths may contain `:`.
-        sys::fsconfig_string(fs.0, c"lowerdir+", l).ctx(Call::Fsconfig)?;
+    // `lowerdir+` (Linux 6.8) takes one layer per call, so paths may contain `:`; older
+    // kernels reject the key with EINVAL and take the escaped, joined list instead.
+    let mut one_by_one = true;
+    for (i, l) in lower.each.iter().enumerate() {
+        match sys::fsconfig_string(fs.0, c"lowerdir+", l) {
+            Ok(()) => {}
+            Err(Errno::EINVAL) if i == 0 => {
+                one_by_one = false;
+                break;
+            }
+            Err(e) => return Err(Fail::new(Call::Fsconfig, e)),
+        }
+    }
+    if !one_by_one {
+        sys::fsconfig_string(fs.0, c"lowerdir", lower.joined).ctx(Call::Fsconfig)?;
     }
     if let Some(u) = upper {
         sys::fsconfig_string(fs.0, c"upperdir", u).ctx(Call::Fsconfig)?;

@@ -68,6 +68,9 @@ pub enum PreparedOp {
     },
     Overlay {
         lower: Vec<CString>,
+        /// The layers as one `lowerdir=` value (`:`-joined, `:` and `\` escaped) for kernels
+        /// before 6.8, which lack `lowerdir+`. Built here: the child does not allocate.
+        lower_joined: CString,
         upper: Option<CString>,
         work: Option<CString>,
     },
@@ -272,6 +275,19 @@ fn prepare_mount(m: &crate::plan::MountPlan) -> Result<PreparedMount, ExecError>
                 .iter()
                 .map(|p| path_cstring("overlay lower", p))
                 .collect::<Result<_, _>>()?,
+            lower_joined: cstring(
+                "overlay lower",
+                lower
+                    .iter()
+                    .map(|p| {
+                        p.to_string_lossy()
+                            .replace('\\', "\\\\")
+                            .replace(':', "\\:")
+                    })
+                    .collect::<Vec<_>>()
+                    .join(":")
+                    .as_bytes(),
+            )?,
             upper: upper
                 .as_deref()
                 .map(|p| path_cstring("overlay upper", p))
