@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
 # Runs every test: unit, integration (real sandboxes, as root and as an unprivileged user),
-# the OCI differential tests, and the cgroup v2 + systemd suite in a VM (../shared/vmtest).
+# the OCI differential tests under crun and runc, 100k fuzz cases, the cgroup v2 and systemd
+# suites in a VM (../shared/vmtest), and a smoke run of the benchmark.
 # Set STOCKADE_TEST_REQUIRE=1 to turn every "SKIP:" into a failure (CI does).
 set -euo pipefail
 cd "$(dirname "$0")"
 
 cargo build --locked --all-targets
 cargo test --locked --no-fail-fast -- --test-threads=2
+
+# The full fuzz run: optimized (LTO off, so it builds quickly) for 100k cases.
+STOCKADE_FUZZ_CASES=100000 CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+  cargo test --locked --release --test fuzz
+
+# cgroup v2 and systemd: each suite boots the VM once.
+tests/vm/run-cgroup-v2.sh
 if [ -x tests/vm/run.sh ]; then
   tests/vm/run.sh
 fi

@@ -197,6 +197,11 @@ fn no_leaf_remains_after_100_runs_with_killed_supervisors() {
             line.clear();
             assert!(out.read_line(&mut line).unwrap() > 0, "helper ended early");
         }
+        // Non-vacuous: the helper's leaves are named after it.
+        assert!(
+            line.contains(&format!("/stockade-{}-", child.id())),
+            "{line}"
+        );
         if i % 3 == 0 {
             child.kill().unwrap(); // SIGKILL: no chance to clean up
         } else {

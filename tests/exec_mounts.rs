@@ -720,6 +720,26 @@ fn multi_range_maps_via_newuidmap() {
     );
 }
 
+/// A map that leaves the caller out (root's container idiom: inside 0 = host 200000) still
+/// builds the sandbox: the child acts as the namespace's root before creating anything.
+#[test]
+fn map_without_the_caller_as_root() {
+    if need_sandbox() || need_root() {
+        return;
+    }
+    let dir = TempDir::new("unmapped");
+    let maps = "uid-map = [{ inside = 0, outside = 200000, count = 65536 }]\n\
+                gid-map = [{ inside = 0, outside = 200000, count = 65536 }]";
+    let p = dir.profile(
+        "unmapped.toml",
+        &base_body("").replace("net = true", &format!("net = true\n{maps}")),
+    );
+    let f = try_json(&p, None, &["facts"]);
+    assert_eq!(f["uid"], serde_json::json!([0, 0, 0]));
+    assert_eq!(f["uid_map"], serde_json::json!([[0, 200000, 65536]]));
+    assert_eq!(f["gid_map"], serde_json::json!([[0, 200000, 65536]]));
+}
+
 /// Inherited descriptors other than 0/1/2 never reach the payload.
 #[test]
 fn inherited_fds_are_closed() {

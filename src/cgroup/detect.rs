@@ -106,8 +106,9 @@ impl CgroupLayout {
         self.v1.iter().find(|h| h.has(controller))
     }
 
-    /// One line for reports and error messages, e.g.
-    /// `cgroup v2 at /sys/fs/cgroup/user.slice/... (delegated: yes; controllers: cpu memory pids)`.
+    /// One line for reports and error messages, e.g. `cgroup v2, caller's cgroup
+    /// /sys/fs/cgroup/system.slice/x.service (writable; controllers: cpu memory pids)` or
+    /// `cgroup v1 (hybrid): cpu, cpuacct, memory (not writable), pids`.
     pub fn describe(&self) -> String {
         match (self.kind, &self.unified) {
             (LayoutKind::Unified, Some(u)) => format!(

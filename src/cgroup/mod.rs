@@ -182,8 +182,13 @@ impl Cgroup {
                     .map(|leaf| Backend::V2 { leaf })
             }
             (LayoutKind::Hybrid | LayoutKind::Legacy, _) => {
-                v1::create_leaves(cg.fs.as_ref(), layout, &knobs, &leaf_name)
-                    .map(|leaves| Backend::V1 { leaves })
+                v1::create_leaves(cg.fs.as_ref(), layout, &knobs, &leaf_name).map(|leaves| {
+                    if leaves.is_empty() {
+                        Backend::Inert
+                    } else {
+                        Backend::V1 { leaves }
+                    }
+                })
             }
             _ => Ok(Backend::Inert),
         };

@@ -364,8 +364,31 @@ fn v1_missing_hierarchy_and_unwritable_hierarchy() {
     let (_, res) = create(&tmp, &layout, &p);
     let (_cg, missing) = res.unwrap();
     assert_eq!(missing.len(), 2, "{missing:?}");
+    assert_eq!(
+        _cg.outcome().version,
+        Some(1),
+        "the cpuacct leaf still accounts CPU time"
+    );
     assert!(missing[0].contains("memory") && missing[0].contains("not delegated"));
     assert!(missing[1].contains("no cgroup v1 hierarchy with the `pids` controller"));
+}
+
+#[test]
+fn v1_best_effort_with_nothing_writable_is_inert() {
+    let tmp = TempDir::new();
+    let mut layout = v1_host(&tmp);
+    for h in &mut layout.v1 {
+        h.writable = false;
+    }
+    let mut p = plan();
+    p.compat = Compat::BestEffort;
+    p.memory_max = Some(1 << 20);
+    let (log, res) = create(&tmp, &layout, &p);
+    let (cg, missing) = res.unwrap();
+    assert_eq!(missing.len(), 1);
+    assert!(cg.paths().is_empty());
+    assert_eq!(cg.outcome().version, None);
+    assert!(log.writes().is_empty());
 }
 
 #[test]
@@ -571,4 +594,26 @@ fn no_cgroupfs_required_fails_best_effort_runs() {
     let (cg, missing) = res.unwrap();
     assert_eq!(missing, ["resources.cpu: no cgroup filesystem is mounted"]);
     assert!(cg.paths().is_empty());
+}
+
+#[test]
+fn v1_advice_for_missing_delegation_does_not_promise_systemd_delegation_of_v1() {
+    let tmp = TempDir::new();
+    let mut layout = v1_host(&tmp);
+    for h in &mut layout.v1 {
+        h.writable = false;
+    }
+    let mut p = plan();
+    p.pids_max = Some(10);
+    let (_, res) = create(&tmp, &layout, &p);
+    let err = res.unwrap_err().to_string();
+    assert!(
+        err.contains("cgroup v1 cannot be delegated by systemd"),
+        "{err}"
+    );
+    assert!(err.contains("run as root"), "{err}");
+    assert!(
+        err.contains("resources.pids: the caller's `pids` cgroup"),
+        "{err}"
+    );
 }

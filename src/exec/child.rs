@@ -102,6 +102,12 @@ impl Child<'_> {
         if n != 1 {
             exit(EXIT_SETUP_FAILURE);
         }
+        // Before any mount or mkdir: files the child creates need an owner the namespace
+        // can represent.
+        if self.prep.become_ns_root {
+            let r = identity::become_ns_root();
+            self.check(pseudo_step::SYNC, r);
+        }
         // Modes of created directories and files must not depend on the caller's umask;
         // the plan's umask is set by its own step.
         // SAFETY: umask cannot fail.

@@ -57,6 +57,16 @@ pub fn set_pdeathsig() -> Result<(), Fail> {
         .map(drop)
 }
 
+/// Become uid/gid 0 of the new user namespace (see `Prepared::become_ns_root`). The
+/// capabilities the namespace granted stay: an euid change to 0 keeps the permitted set.
+pub fn become_ns_root() -> Result<(), Fail> {
+    // SAFETY: plain id syscalls.
+    sys::cvt(unsafe { libc::setresgid(0, 0, 0) }).ctx(Call::Setresgid)?;
+    // SAFETY: as above.
+    sys::cvt(unsafe { libc::setresuid(0, 0, 0) }).ctx(Call::Setresuid)?;
+    Ok(())
+}
+
 /// setgroups, setresgid, setresuid. Capabilities survive the switch only when a later
 /// SetCapabilities step will set them explicitly (PR_SET_KEEPCAPS).
 pub fn switch_user(plan: &Plan, prep: &Prepared) -> Result<(), Fail> {

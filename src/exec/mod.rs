@@ -119,20 +119,7 @@ fn ms(d: Duration) -> f64 {
 }
 
 fn namespaces(plan: &Plan) -> Vec<&'static str> {
-    let n = &plan.namespaces;
-    [
-        (n.user, "user"),
-        (n.mount, "mount"),
-        (n.pid, "pid"),
-        (n.net, "net"),
-        (n.ipc, "ipc"),
-        (n.uts, "uts"),
-        (n.cgroup, "cgroup"),
-        (n.time, "time"),
-    ]
-    .into_iter()
-    .filter_map(|(on, name)| on.then_some(name))
-    .collect()
+    plan.namespaces.names()
 }
 
 /// Everything between "start" and "the payload is gone", with the cgroup removed on
@@ -148,7 +135,7 @@ fn launch(
             let (cg, skipped) = Cgroup::create(res)?;
             // best-effort: say what is not enforced before the payload runs.
             for s in &skipped {
-                crate::log::warn(&format!("resources (best-effort): {s}"));
+                crate::log::warn(&format!("not enforced (best-effort): {s}"));
             }
             if cg.is_inert() {
                 rep.skipped.push(Skipped {
@@ -167,16 +154,17 @@ fn launch(
         _ => None,
     };
     let r = launch_in(plan, host, started, rep, cgroup.as_ref());
-    if let (Some(cg), Some(res)) = (cgroup, &plan.resources) {
+    if let Some(cg) = cgroup {
         let mut outcome = cg.outcome();
-        if r.is_ok() {
+        if let Some(res) = &plan.resources {
+            // Why the payload ended, as the cgroup saw it (OOM kill, pids limit).
             outcome.message = crate::cgroup::exit_message(&outcome, res, rep.exit.signal);
-            if let Some(m) = &outcome.message {
-                crate::log::error(m);
-            }
-            if outcome.oom_killed && rep.exit.signal == Some(libc::SIGKILL) {
-                rep.exit.cause = ExitCause::OomKill;
-            }
+        }
+        if let Some(m) = &outcome.message {
+            crate::log::error(m);
+        }
+        if r.is_ok() && outcome.oom_killed && rep.exit.signal == Some(libc::SIGKILL) {
+            rep.exit.cause = ExitCause::OomKill;
         }
         rep.cgroup = Some(outcome);
         if let Err(e) = cg.destroy() {
@@ -213,7 +201,7 @@ fn launch_in(
         if let Some(l) = &prep.landlock {
             // best-effort: say what is not enforced before the payload runs.
             for s in &l.not_enforced {
-                crate::log::warn(&format!("landlock (best-effort): {s}"));
+                crate::log::warn(&format!("not enforced (best-effort): {s}"));
             }
             rep.skipped.extend(l.not_enforced.iter().map(|s| Skipped {
                 setting: "landlock".into(),

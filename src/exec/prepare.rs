@@ -152,6 +152,10 @@ pub struct Prepared {
     pub landlock: Option<PreparedLandlock>,
     /// Keep capabilities across the uid switch (a SetCapabilities step follows).
     pub keep_caps: bool,
+    /// The caller's own uid/gid are not in the user namespace's maps but root is: the child
+    /// becomes the namespace's root before touching any filesystem, so what it creates has
+    /// a representable owner (else mkdir fails with EOVERFLOW).
+    pub become_ns_root: bool,
     /// setgroups(2) is denied in the user namespace (rootless single-id map).
     pub setgroups_denied: bool,
     /// The index of the step at which init forks the payload (None: no init).
@@ -479,12 +483,29 @@ pub fn prepare(
         seccomp,
         landlock,
         keep_caps: plan.steps.contains(&Step::SetCapabilities),
+        become_ns_root: become_ns_root(plan),
         setgroups_denied,
         init_fork_at,
         listen_fds: plan.systemd.listen_fds.as_ref().map_or(0, |l| l.count),
         saved_mask,
         cap_last_cap: 40,
     })
+}
+
+/// See [`Prepared::become_ns_root`].
+fn become_ns_root(plan: &Plan) -> bool {
+    let ns = &plan.namespaces;
+    // SAFETY: geteuid/getegid have no preconditions.
+    let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+    let covers_outside = |map: &[crate::plan::IdMap], id: u32| {
+        map.iter()
+            .any(|m| id >= m.outside && u64::from(id) < u64::from(m.outside) + u64::from(m.count))
+    };
+    let covers_root = |map: &[crate::plan::IdMap]| map.iter().any(|m| m.inside == 0);
+    ns.user
+        && covers_root(&ns.uid_map)
+        && covers_root(&ns.gid_map)
+        && (!covers_outside(&ns.uid_map, uid) || !covers_outside(&ns.gid_map, gid))
 }
 
 #[cfg(test)]

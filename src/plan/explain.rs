@@ -140,20 +140,7 @@ pub fn render_text(plan: &Plan) -> String {
         let _ = writeln!(o, "    {k}={v}");
     }
     let n = &plan.namespaces;
-    let names: Vec<&str> = [
-        (n.user, "user"),
-        (n.mount, "mount"),
-        (n.pid, "pid"),
-        (n.net, "net"),
-        (n.ipc, "ipc"),
-        (n.uts, "uts"),
-        (n.cgroup, "cgroup"),
-        (n.time, "time"),
-    ]
-    .iter()
-    .filter(|(on, _)| *on)
-    .map(|(_, s)| *s)
-    .collect();
+    let names = n.names();
     let _ = writeln!(
         o,
         "\nnamespaces     {}",

@@ -93,6 +93,25 @@ pub struct NamespacePlan {
     pub time_offsets: TimeOffsets,
 }
 
+impl NamespacePlan {
+    /// Names of the namespaces created, in a fixed order.
+    pub fn names(&self) -> Vec<&'static str> {
+        [
+            (self.user, "user"),
+            (self.mount, "mount"),
+            (self.pid, "pid"),
+            (self.net, "net"),
+            (self.ipc, "ipc"),
+            (self.uts, "uts"),
+            (self.cgroup, "cgroup"),
+            (self.time, "time"),
+        ]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect()
+    }
+}
+
 /// One range of an id map.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct IdMap {

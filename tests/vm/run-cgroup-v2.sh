@@ -36,7 +36,7 @@ for t in "${tests[@]}"; do args+=(--test "$t"); done
 
 # The JSON messages name each test executable by absolute path (the stockade binary the
 # tests drive is built too, but only test targets are run).
-json=$(cargo test --no-run --message-format=json "${args[@]}")
+json=$(cargo test --locked --no-run --message-format=json "${args[@]}")
 mapfile -t bins < <(grep '"kind":\["test"\]' <<<"$json" | grep -o '"executable":"[^"]*"' | cut -d'"' -f4 | sort -u)
 if (( ${#bins[@]} == 0 )); then
     echo "run-cgroup-v2: cargo built no test executable" >&2

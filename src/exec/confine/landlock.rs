@@ -67,30 +67,6 @@ const SHORTHANDS: &[(&str, &[&str])] = &[
     ),
 ];
 
-/// Every right name (fine-grained and shorthand), for the compiler's validation.
-pub const ACCESS_NAMES: &[&str] = &[
-    "execute",
-    "write-file",
-    "read-file",
-    "read-dir",
-    "remove-dir",
-    "remove-file",
-    "make-char",
-    "make-dir",
-    "make-reg",
-    "make-sock",
-    "make-fifo",
-    "make-block",
-    "make-sym",
-    "refer",
-    "truncate",
-    "ioctl-dev",
-    "resolve-unix",
-    "read",
-    "write",
-    "exec",
-];
-
 /// TCP bind/connect restrictions need ABI 4.
 pub const NET_MIN_ABI: u8 = 4;
 const SCOPES: &[(&str, u8, Scope)] = &[

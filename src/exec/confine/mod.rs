@@ -26,7 +26,7 @@ pub use self::caps::{drop_bounding_set, set_capabilities, set_no_new_privs};
 pub use self::failure::{describe_call, last_call, Call};
 pub use self::landlock::{
     access_min_abi, apply_landlock, check_landlock, kernel_landlock_abi, prepare_landlock,
-    scope_min_abi, LandlockStatus, PreparedLandlock, ACCESS_NAMES, NET_MIN_ABI,
+    scope_min_abi, LandlockStatus, PreparedLandlock, NET_MIN_ABI,
 };
 pub use self::rlimit::apply_rlimits;
 pub use self::seccomp::{compile_seccomp, resolve_syscall, SeccompProgram};
