@@ -542,20 +542,28 @@ fn listen_fds_pass_through() {
     let (mut a, mut b) = ([0; 2], [0; 2]);
     // SAFETY: valid arrays.
     assert!(unsafe { libc::pipe(a.as_mut_ptr()) == 0 && libc::pipe(b.as_mut_ptr()) == 0 });
-    let mut cmd = TestCommand::run(&p, &[PROBE, "facts"])
+    // LISTEN_PID must name stockade itself (as systemd sets it): a shell that execs
+    // stockade keeps its pid.
+    let mut cmd = std::process::Command::new("/bin/sh");
+    cmd.args(["-c", "LISTEN_PID=$$ exec \"$@\"", "sh"])
+        .arg(common::stockade_bin())
+        .arg("run")
+        .arg(&p)
+        .args(["--", PROBE, "facts"])
         .env("LISTEN_FDS", "2")
-        .env("LISTEN_FDNAMES", "web:admin");
+        .env("LISTEN_FDNAMES", "web:admin")
+        .stdin(std::process::Stdio::null());
     // SAFETY: dup2 in the pre-exec child only; a third inherited fd (5) must not pass.
     unsafe {
         use std::os::unix::process::CommandExt;
-        cmd.command().pre_exec(move || {
+        cmd.pre_exec(move || {
             if libc::dup2(a[0], 3) < 0 || libc::dup2(b[0], 4) < 0 || libc::dup2(b[1], 5) < 0 {
                 return Err(std::io::Error::last_os_error());
             }
             Ok(())
         });
     }
-    let f = ok_json(&cmd.output());
+    let f = ok_json(&cmd.output().expect("spawn sh"));
     // SAFETY: closing our pipe ends.
     unsafe {
         for fd in [a[0], a[1], b[0], b[1]] {

@@ -376,5 +376,37 @@ pub fn detect() -> CgroupLayout {
         .read(Path::new("/proc/self/mountinfo"))
         .unwrap_or_default();
     let cgroup = fs.read(Path::new("/proc/self/cgroup")).unwrap_or_default();
-    detect_with(&fs, &mountinfo, &cgroup)
+    let mut layout = detect_with(&fs, &mountinfo, &cgroup);
+    if let Some(u) = layout.unified.as_mut() {
+        // Root can write anywhere in systemd's tree, but a unit's cgroup belongs to systemd
+        // unless the unit says Delegate=yes: writing there fights systemd (it may move or
+        // kill processes, or reset controllers). Treat it as not delegated.
+        if u.writable && undelegated_systemd_unit(&u.base) {
+            u.writable = false;
+        }
+    }
+    layout
+}
+
+/// Whether `dir` is the cgroup of a systemd unit (it carries the manager's
+/// `invocation_id` xattr) that was not delegated (no `delegate` xattr set to 1; systemd
+/// marks delegated cgroups so since v251, with `trusted.*` for the system manager and
+/// `user.*` for user managers).
+fn undelegated_systemd_unit(dir: &Path) -> bool {
+    let has = |name: &str| xattr(dir, name).is_some();
+    let is_unit = has("trusted.invocation_id") || has("user.invocation_id");
+    let delegated = ["trusted.delegate", "user.delegate"]
+        .iter()
+        .any(|n| xattr(dir, n).as_deref() == Some(b"1".as_slice()));
+    is_unit && !delegated
+}
+
+fn xattr(path: &Path, name: &str) -> Option<Vec<u8>> {
+    use std::os::unix::ffi::OsStrExt;
+    let p = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    let n = std::ffi::CString::new(name).ok()?;
+    let mut buf = [0u8; 256];
+    // SAFETY: NUL-terminated strings and a live buffer of the given size.
+    let len = unsafe { libc::getxattr(p.as_ptr(), n.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    (len >= 0).then(|| buf[..len as usize].to_vec())
 }

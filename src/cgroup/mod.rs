@@ -101,7 +101,8 @@ fn help_for(layout: &CgroupLayout, items: &[NotEnforced]) -> String {
         if layout.version() == Some(2) {
             help.push(
                 "run inside a cgroup delegated to you, e.g. `systemd-run --user --scope -p \
-                 Delegate=yes stockade run ...` (or as a service with Delegate=yes)",
+                 Delegate=yes stockade run ...`, or as a service with Delegate=yes (without \
+                 it, the unit's own MemoryMax=, CPUQuota=, TasksMax= apply instead)",
             );
         } else {
             // systemd delegates only cgroup v2 subtrees to users.

@@ -62,7 +62,14 @@ pub fn compile(
     let seccomp = seccomp::compile(&mut cx, p);
     let landlock = landlock::compile(&mut cx, p, &fs);
     let capabilities = caps::compile(&mut cx, p, &ns);
-    let systemd = systemd::compile(&mut cx, p);
+    let sandbox = systemd::Sandbox {
+        mount_ns: ns.as_ref().is_some_and(|n| n.plan.mount),
+        pid_ns: ns.as_ref().is_some_and(|n| n.plan.pid),
+        init: process.as_ref().is_some_and(|pr| pr.init),
+    };
+    let systemd = systemd::compile(&mut cx, p, sandbox);
+    let mut env = env;
+    systemd::extend_env(&cx, &systemd, sandbox, &mut env);
     let mut diags = cx.finish();
     loaded.locate(&mut diags);
     if diags.has_errors() {

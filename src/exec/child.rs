@@ -197,6 +197,11 @@ impl Child<'_> {
                 mounts::apply(self.prep, self.root, m)
             }
             Step::PivotRoot => {
+                // Mounts the executor adds beyond the plan's (the sd_notify relay socket,
+                // exec::notify) go last, over everything the profile mounted.
+                for m in plan.mounts.len()..self.prep.mounts.len() {
+                    mounts::apply(self.prep, self.root, m)?;
+                }
                 let r = pivot::pivot(self.root);
                 self.root = -1;
                 r
@@ -267,10 +272,8 @@ impl Child<'_> {
         if !self.umask_set {
             identity::set_umask(self.saved_umask);
         }
-        if self.prep.listen_fds > 0 {
-            // SAFETY: getpid has no preconditions.
-            self.prep.exec.set_listen_pid(unsafe { libc::getpid() });
-        }
+        // SAFETY: getpid has no preconditions. (No-op without LISTEN_PID/WATCHDOG_PID.)
+        self.prep.exec.set_listen_pid(unsafe { libc::getpid() });
         // SAFETY: resetting a disposition and the mask; both sets are initialized. Rust
         // ignores SIGPIPE, and an ignored disposition would survive execve.
         unsafe {

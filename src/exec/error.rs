@@ -237,6 +237,10 @@ pub enum ExecError {
     Confine(#[from] ConfineError),
     #[error("cgroup: {0}")]
     Cgroup(#[from] CgroupError),
+    #[error(transparent)]
+    Notify(#[from] super::notify::NotifyError),
+    #[error(transparent)]
+    ListenFds(#[from] super::listen_fds::ListenFdsError),
     #[error("{helper} is not installed (package `uidmap`); the profile's {key} has more than one range and needs it")]
     HelperMissing {
         helper: &'static str,

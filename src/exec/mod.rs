@@ -24,7 +24,9 @@ pub mod confine;
 pub mod error;
 pub mod identity;
 pub mod init;
+pub mod listen_fds;
 pub mod mounts;
+pub mod notify;
 pub mod pivot;
 pub mod prepare;
 pub mod report;
@@ -186,7 +188,16 @@ fn launch_in(
         plan.namespaces.user && !plan.namespaces.gid_map_helper && unsafe { libc::geteuid() } != 0;
     let saved_mask = supervisor::block_signals();
     let r = (|| {
+        // Socket activation: check LISTEN_PID and the fds before anything else is opened.
+        listen_fds::prepare(plan.systemd.listen_fds.as_ref())?;
+        let mut relay = match &plan.systemd.notify_socket {
+            Some(s) => Some(notify::NotifyRelay::new(s)?),
+            None => None,
+        };
         let mut prep = prepare::prepare(plan, saved_mask, setgroups_denied, host.landlock_abi)?;
+        if let Some(r) = &relay {
+            notify::add_mount(&mut prep, r)?;
+        }
         if let Some(l) = &prep.landlock {
             // best-effort: say what is not enforced before the payload runs.
             for s in &l.not_enforced {
@@ -230,6 +241,10 @@ fn launch_in(
             .timeout_ms
             .map(|t| started + Duration::from_millis(t.max(SETUP_TIMEOUT_FLOOR_MS)));
         let failure = read_records(plan, pipes.rec_r, rep, setup_deadline);
+        if let Some(r) = relay.as_mut() {
+            // The child mounted the relay socket (or failed): the host path can go.
+            r.sandbox_ready();
+        }
         let exec_at = Instant::now();
         rep.durations.setup_ms = ms(exec_at - started);
         if let Some(e @ ExecError::SetupTimeout { .. }) = failure {
@@ -253,8 +268,18 @@ fn launch_in(
             grace: Duration::from_millis(plan.process.grace_ms),
         });
         let whole_group = !plan.namespaces.pid && plan.process.new_session;
-        let ended =
-            supervisor::supervise(pid, exec_at, timeout.as_ref(), whole_group, pipes.status_r);
+        let ended = supervisor::supervise(
+            pid,
+            exec_at,
+            timeout.as_ref(),
+            whole_group,
+            pipes.status_r,
+            relay.as_mut(),
+        );
+        if let Some(r) = relay.as_mut() {
+            // Messages sent just before the payload ended (STOPPING=1, EXIT_STATUS=).
+            r.pump();
+        }
         rep.durations.payload_ms = Some(ms(exec_at.elapsed()));
         let code = supervisor::status_to_exit_code(ended.status);
         rep.exit.exit_code = code;

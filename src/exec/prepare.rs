@@ -87,35 +87,46 @@ pub struct ExecData {
     pub candidates: Vec<CString>,
     /// Index in `envp_bufs` of `LISTEN_PID=0000000000` to fill in just before execve.
     pub listen_pid_slot: Option<usize>,
+    /// Index of `WATCHDOG_PID=0000000000` (sd_notify watchdog), filled in the same way.
+    pub watchdog_pid_slot: Option<usize>,
 }
 
 impl ExecData {
-    /// Write `pid` into the LISTEN_PID slot (child, allocation-free).
+    /// Write `pid` into the LISTEN_PID and WATCHDOG_PID slots (child, allocation-free).
     pub fn set_listen_pid(&mut self, pid: i32) {
-        let Some(slot) = self.listen_pid_slot else {
-            return;
-        };
-        let Some(buf) = self.envp_bufs.get_mut(slot) else {
-            return;
-        };
-        // The slot is "LISTEN_PID=" plus room for 10 digits: write the digits and a NUL.
-        let start = "LISTEN_PID=".len();
-        let mut digits = [0u8; 10];
-        let mut n = pid.max(0) as u32;
-        let mut len = 0;
-        loop {
-            digits[len] = b'0' + (n % 10) as u8;
-            len += 1;
-            n /= 10;
-            if n == 0 || len == digits.len() {
-                break;
+        for slot in [self.listen_pid_slot, self.watchdog_pid_slot]
+            .into_iter()
+            .flatten()
+        {
+            if let Some(buf) = self.envp_bufs.get_mut(slot) {
+                fill_pid(buf, pid);
             }
         }
-        for i in 0..len {
-            buf[start + i] = digits[len - 1 - i];
-        }
-        buf[start + len] = 0;
     }
+}
+
+/// Fill a `NAME=0000000000` slot with `pid`'s digits and a NUL (allocation-free).
+fn fill_pid(buf: &mut [u8], pid: i32) {
+    let Some(eq) = buf.iter().position(|b| *b == b'=') else {
+        return;
+    };
+    // The slot is "NAME=" plus room for 10 digits: write the digits and a NUL.
+    let start = eq + 1;
+    let mut digits = [0u8; 10];
+    let mut n = pid.max(0) as u32;
+    let mut len = 0;
+    loop {
+        digits[len] = b'0' + (n % 10) as u8;
+        len += 1;
+        n /= 10;
+        if n == 0 || len == digits.len() {
+            break;
+        }
+    }
+    for i in 0..len {
+        buf[start + i] = digits[len - 1 - i];
+    }
+    buf[start + len] = 0;
 }
 
 /// Everything the child needs, built by the parent.
@@ -324,8 +335,15 @@ fn prepare_exec(plan: &Plan) -> Result<ExecData, ExecError> {
     // a LISTEN_PID naming itself (filled in by the child just before execve).
     let listen = plan.systemd.listen_fds.as_ref();
     let listen_vars = ["LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"];
+    // The sd_notify watchdog: WATCHDOG_PID names the payload too (see exec::notify).
+    let watchdog = plan.systemd.notify_socket.is_some()
+        && plan.process.env.iter().any(|(k, _)| k == "WATCHDOG_USEC");
+    let mut watchdog_pid_slot = None;
     for (k, v) in &plan.process.env {
         if listen.is_some() && listen_vars.contains(&k.as_str()) {
+            continue;
+        }
+        if watchdog && k == "WATCHDOG_PID" {
             continue;
         }
         if k == "PATH" {
@@ -352,6 +370,10 @@ fn prepare_exec(plan: &Plan) -> Result<ExecData, ExecError> {
         }
         listen_pid_slot = Some(envp_bufs.len());
         envp_bufs.push(b"LISTEN_PID=0000000000\0".to_vec());
+    }
+    if watchdog {
+        watchdog_pid_slot = Some(envp_bufs.len());
+        envp_bufs.push(b"WATCHDOG_PID=0000000000\0".to_vec());
     }
     let envp_ptrs: Vec<*const libc::c_char> = envp_bufs
         .iter()
@@ -381,6 +403,7 @@ fn prepare_exec(plan: &Plan) -> Result<ExecData, ExecError> {
         envp_ptrs,
         candidates,
         listen_pid_slot,
+        watchdog_pid_slot,
     })
 }
 

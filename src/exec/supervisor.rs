@@ -127,6 +127,7 @@ pub fn supervise(
     timeout: Option<&Timeout>,
     whole_group: bool,
     status_r: RawFd,
+    mut relay: Option<&mut super::notify::NotifyRelay>,
 ) -> Ended {
     let set = wait_set();
     let mut phase = Phase::Running;
@@ -158,18 +159,8 @@ pub fn supervise(
             }
             _ => None,
         };
-        let ts = wait.map(|d| libc::timespec {
-            tv_sec: d.as_secs() as libc::time_t,
-            tv_nsec: d.subsec_nanos() as libc::c_long,
-        });
-        // SAFETY: set is initialized; ts lives across the call.
-        let sig = unsafe {
-            libc::sigtimedwait(
-                &set,
-                std::ptr::null_mut(),
-                ts.as_ref().map_or(std::ptr::null(), |t| t as *const _),
-            )
-        };
+        // sigtimedwait that also relays sd_notify messages while waiting.
+        let sig = super::notify::sigtimedwait_relaying(&set, wait, relay.as_deref_mut());
         if sig < 0 {
             if Errno::last() != Errno::EAGAIN {
                 continue;
@@ -178,11 +169,11 @@ pub fn supervise(
             match phase {
                 Phase::Running => {
                     timed_out = true;
-                    eprintln!(
-                        "stockade: timeout: the sandbox ran for {}; sending {} to the payload",
+                    crate::log::warn(&format!(
+                        "timeout: the sandbox ran for {}; sending {} to the payload",
                         humantime::format_duration(t.after),
                         t.signal_name
-                    );
+                    ));
                     // SAFETY: kill with integer arguments.
                     unsafe { libc::kill(child, t.signal) };
                     if t.signal == libc::SIGKILL {
@@ -194,11 +185,11 @@ pub fn supervise(
                     }
                 }
                 Phase::Signalled(_) => {
-                    eprintln!(
-                        "stockade: timeout: still running {} after {}; killing the whole sandbox (SIGKILL)",
+                    crate::log::warn(&format!(
+                        "timeout: still running {} after {}; killing the whole sandbox (SIGKILL)",
                         humantime::format_duration(t.grace),
                         t.signal_name
-                    );
+                    ));
                     kill_all();
                     killed = true;
                     phase = Phase::Killed;

@@ -278,6 +278,24 @@ pub fn render_text(plan: &Plan) -> String {
         if keep.is_empty() { "none" } else { &keep },
         yes(c.no_new_privs)
     );
+    if let Some(n) = &plan.systemd.notify_socket {
+        let _ = writeln!(
+            o,
+            "systemd        sd_notify relayed to {n} (payload: NOTIFY_SOCKET={})",
+            super::NOTIFY_SANDBOX_PATH
+        );
+    }
+    if let Some(l) = &plan.systemd.listen_fds {
+        let _ = writeln!(
+            o,
+            "systemd        {} socket-activation fd(s) from fd 3{}",
+            l.count,
+            l.names
+                .as_deref()
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default()
+        );
+    }
     let _ = writeln!(o, "\nsteps");
     let total = plan.steps.len();
     for (i, s) in plan.steps.iter().enumerate() {

@@ -338,6 +338,10 @@ pub struct CapsPlan {
     pub no_new_privs: bool,
 }
 
+/// Where the sd_notify relay socket appears inside the sandbox: the payload's
+/// `NOTIFY_SOCKET` (the path systemd-nspawn uses for its containers too).
+pub const NOTIFY_SANDBOX_PATH: &str = "/run/host/notify";
+
 /// Service-manager pass-through, resolved against the caller's environment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SystemdPlan {
