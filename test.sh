@@ -13,11 +13,8 @@ cargo test --locked --no-fail-fast -- --test-threads=2
 STOCKADE_FUZZ_CASES=100000 CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
   cargo test --locked --release --test fuzz
 
-# cgroup v2 and systemd: each suite boots the VM once.
-tests/vm/run-cgroup-v2.sh
-if [ -x tests/vm/run.sh ]; then
-  tests/vm/run.sh
-fi
+# cgroup v2 and systemd: one VM boot runs every tests/vm/*.test.sh.
+tests/vm/run.sh
 if [ -x bench/run.sh ]; then
   bench/run.sh --smoke
 fi

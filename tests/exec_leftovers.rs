@@ -84,11 +84,17 @@ fn no_leftovers_after_200_mixed_runs() {
     }
     // Run the check in a private mount namespace with an empty tmpfs on /tmp, so it sees
     // exactly what stockade leaves there and nothing of other programs on the machine.
+    // When the checkout itself lives under /tmp (CI clones often do), the fresh tmpfs would
+    // hide the test binary and stockade: keep the old /tmp reachable at /mnt and bind the
+    // checkout back at its path.
     let exe = std::env::current_exe().expect("test binary");
+    let script = r#"mount --bind /tmp /mnt && mount -t tmpfs -o mode=1777 leftovers /tmp &&
+case "$REPO" in /tmp/*) mkdir -p "$REPO" && mount --bind "/mnt${REPO#/tmp}" "$REPO" ;; esac &&
+exec "$0" --exact leftovers_in_private_tmp --ignored --nocapture"#;
     let status = std::process::Command::new("unshare")
-        .args(["--mount", "--propagation", "private", "sh", "-c"])
-        .arg("mount -t tmpfs -o mode=1777 leftovers /tmp && exec \"$0\" --exact leftovers_in_private_tmp --ignored --nocapture")
+        .args(["--mount", "--propagation", "private", "sh", "-c", script])
         .arg(exe)
+        .env("REPO", env!("CARGO_MANIFEST_DIR"))
         .env(ISOLATED, "1")
         .status()
         .expect("unshare");
