@@ -26,8 +26,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 [ "${1:-}" = "--deps" ] && exit 0
 
-cargo build --release --locked
+cargo build --release --locked --bins
 $SUDO install -m 0755 target/release/stockade /usr/local/bin/stockade
-echo "setup: installed /usr/local/bin/stockade"
+# The small test daemon the example systemd units (examples/systemd/) use.
+$SUDO install -m 0755 target/release/stockade-testd /usr/local/bin/stockade-testd
+echo "setup: installed /usr/local/bin/stockade and /usr/local/bin/stockade-testd"
 echo "setup: running 'stockade run -- sh -c \"id; hostname; ls /\"' under builtin:strict"
 /usr/local/bin/stockade run -- sh -c 'id; hostname; ls /'
