@@ -397,3 +397,24 @@ fn compilation_is_deterministic_for_fixed_host_facts() {
     let b = try_compile(&text, &HostFacts::fixed()).expect("compiles");
     assert_eq!(a, b);
 }
+
+#[test]
+fn rootless_supplementary_groups_need_a_gid_map_helper() {
+    let body =
+        "version = 1\n[process]\ncommand = [\"id\"]\ngroups = [5]\n[namespaces]\nuser = true\n";
+    let rootless = HostFacts::fixed();
+    let errs = match try_compile(body, &rootless) {
+        Ok(p) => panic!("compiled: {p:?}"),
+        Err(d) => {
+            d.0.into_iter()
+                .filter(|d| d.is_error())
+                .map(|d| d.message)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert!(errs.iter().any(|e| e.contains("setgroups")), "{errs:?}");
+    let mut root = HostFacts::fixed();
+    root.uid = 0;
+    root.gid = 0;
+    assert!(try_compile(body, &root).is_ok());
+}

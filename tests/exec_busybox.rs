@@ -19,12 +19,29 @@ fn busybox_rootfs(dir: &TempDir) -> Option<PathBuf> {
     let root = dir.join("rootfs");
     let bin = root.join("bin");
     std::fs::create_dir_all(&bin).ok()?;
-    std::fs::copy(busybox, bin.join("busybox")).ok()?;
-    let ok = std::process::Command::new(bin.join("busybox"))
-        .arg("--install")
-        .arg(&bin)
-        .status()
-        .is_ok_and(|s| s.success());
+    // A hard link, not a copy: a freshly written file may still be open in a child that
+    // another test thread forked, and exec'ing it then fails with ETXTBSY.
+    let dst = bin.join("busybox");
+    if std::fs::hard_link(busybox, &dst).is_err() {
+        std::fs::copy(busybox, &dst).ok()?;
+    }
+    let mut ok = false;
+    for _ in 0..50 {
+        match std::process::Command::new(&dst)
+            .arg("--install")
+            .arg(&bin)
+            .status()
+        {
+            Ok(s) => {
+                ok = s.success();
+                break;
+            }
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(_) => break,
+        }
+    }
     // The mount points a real rootfs has (an unprivileged user cannot create them in a
     // root-owned directory).
     for d in ["proc", "dev", "tmp", "root", "etc"] {

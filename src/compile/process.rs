@@ -88,6 +88,17 @@ pub fn compile(
             Some("set `namespaces.user = true`, or remove process.user/group/groups".into()),
         );
     }
+    // An unprivileged caller writing its own single-id map must deny setgroups(2) first
+    // (the kernel's rule), so supplementary groups could only fail at run time.
+    let setgroups_denied =
+        in_userns && cx.host.uid != 0 && !ns.as_ref().is_some_and(|n| n.plan.gid_map_helper);
+    if setgroups_denied && !groups.is_empty() {
+        cx.error(
+            "process.groups",
+            "supplementary groups need root or a multi-range gid map (newgidmap): an unprivileged user namespace denies setgroups(2)",
+            Some("remove `process.groups`, or map a range with `namespaces.gid-map` (package uidmap)".into()),
+        );
+    }
     let umask = match &pr.umask {
         Some(v) => cx.mode("process.umask", v, 0o777),
         None => Some(0o022),

@@ -320,7 +320,16 @@ impl Loader {
                 } else {
                     "profile"
                 };
-                self.report(referrer, format!("cannot read {what} `{name}`: {e}"), Some("paths in `extends` are relative to the file that names them; built-in profiles are written `builtin:NAME`"));
+                let help = if referrer.is_some() {
+                    "paths in `extends` are relative to the file that names them; built-in profiles are written `builtin:NAME`"
+                } else {
+                    "give a profile file, or a built-in profile as `builtin:NAME` (`stockade profiles` lists them)"
+                };
+                self.report(
+                    referrer,
+                    format!("cannot read {what} `{name}`: {e}"),
+                    Some(help),
+                );
                 None
             }
         }
