@@ -29,6 +29,9 @@ pub trait CgroupFs: std::fmt::Debug + Send + Sync {
     fn subdirs(&self, dir: &Path) -> io::Result<Vec<String>>;
     /// Open a directory for clone3(CLONE_INTO_CGROUP).
     fn open_dir(&self, path: &Path) -> io::Result<OwnedFd>;
+    /// Open an existing file for writing (O_CLOEXEC), for a write made later by another
+    /// process (the child joining a v1 leaf through its `tasks` file).
+    fn open_write(&self, path: &Path) -> io::Result<OwnedFd>;
     /// Send SIGKILL to `pid` (ESRCH is not an error: it is already gone).
     fn kill(&self, pid: i32) -> io::Result<()>;
     /// Whether process `pid` exists and started at `start_ticks` (field 22 of
@@ -88,6 +91,11 @@ impl CgroupFs for HostFs {
             .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
             .open(path)?;
         Ok(OwnedFd::from(f))
+    }
+
+    fn open_write(&self, path: &Path) -> io::Result<OwnedFd> {
+        // std opens with O_CLOEXEC; no O_CREAT: a missing file means no such cgroup.
+        Ok(OwnedFd::from(OpenOptions::new().write(true).open(path)?))
     }
 
     fn kill(&self, pid: i32) -> io::Result<()> {

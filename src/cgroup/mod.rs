@@ -8,7 +8,9 @@
 //!    naming each limit and how to get it), create the leaf `stockade-<pid>-<start>-<seq>`
 //!    under the caller's cgroup (every needed hierarchy on v1) and write the limits.
 //! 2. The child enters it before running any payload code: `clone3(CLONE_INTO_CGROUP)` with
-//!    [`Cgroup::clone_into_fd`] on v2, else [`Cgroup::attach`] before the child is released.
+//!    [`Cgroup::clone_into_fd`] on v2; on v1 the child writes itself into each leaf first
+//!    thing after clone through [`Cgroup::self_join`] (see [`join`] for why); else
+//!    [`Cgroup::attach`] from the parent before the child is released.
 //! 3. After the payload ended: [`Cgroup::outcome`] (OOM kills, pids-limit hits, usage), then
 //!    [`Cgroup::destroy`] (kill what is left, wait until empty, rmdir). Dropping a `Cgroup`
 //!    without `destroy` does the same, so every exit path of the supervisor cleans up; a
@@ -20,6 +22,7 @@ pub mod detect;
 pub mod events;
 pub mod fs;
 pub mod gc;
+pub mod join;
 pub mod limits;
 pub mod v1;
 pub mod v2;
@@ -29,6 +32,7 @@ mod tests;
 
 pub use detect::{detect, CgroupLayout, LayoutKind};
 pub use events::{exit_message, CgroupOutcome};
+pub use join::SelfJoin;
 
 use crate::plan::{Compat, ResourcePlan};
 use fs::{CgroupFs, HostFs};
@@ -278,6 +282,20 @@ impl Cgroup {
         self.dir_fd.as_ref().map(AsRawFd::as_raw_fd)
     }
 
+    /// v1: open `tasks` of every leaf for the child to join itself right after clone,
+    /// which skips the RCU grace period a parent-side `cgroup.procs` write waits for. None
+    /// on v2 (CLONE_INTO_CGROUP places the child), when inert, and when a `tasks` file
+    /// cannot be opened (then [`Cgroup::attach`] from the parent).
+    pub fn self_join(&self) -> Option<SelfJoin> {
+        match &self.backend {
+            Backend::V1 { leaves } => {
+                let paths: Vec<PathBuf> = leaves.iter().map(|l| l.path.clone()).collect();
+                SelfJoin::open(self.fs.as_ref(), &paths)
+            }
+            Backend::Inert | Backend::V2 { .. } => None,
+        }
+    }
+
     /// Move `pid` into the cgroup (every v1 hierarchy, or the v2 leaf).
     pub fn attach(&self, pid: i32) -> Result<(), CgroupError> {
         for dir in self.paths() {
@@ -353,9 +371,24 @@ impl Cgroup {
     fn cleanup(&mut self) -> Result<(), CgroupError> {
         self.destroyed = true;
         self.dir_fd = None;
+        // The common case first: the payload is gone and the kernel removes an unpopulated
+        // cgroup at once, so a leaf that rmdir accepts needs no cgroup.procs read and no
+        // cgroup.kill write. rmdir of a populated cgroup fails (EBUSY) and changes nothing;
+        // what it refused goes through kill, wait and retry below.
+        let left: Vec<PathBuf> = self
+            .paths()
+            .into_iter()
+            .filter(|dir| match self.fs.rmdir(dir) {
+                Ok(()) => false,
+                Err(e) => e.kind() != std::io::ErrorKind::NotFound,
+            })
+            .collect();
+        if left.is_empty() {
+            return Ok(());
+        }
         let killed = self.kill_all();
         let mut first_err = killed.err();
-        for dir in self.paths() {
+        for dir in left {
             // A just-killed task can keep the cgroup busy for a moment after leaving procs.
             let mut tries = 0;
             loop {
@@ -397,14 +430,25 @@ impl Drop for Cgroup {
     }
 }
 
-/// Remove leaves of dead supervisors below every writable base of `layout`.
+/// Remove leaves of dead supervisors below every writable base of `layout` where
+/// [`Cgroup::create_with`] can create one: the unified base on a unified host, the v1
+/// hierarchies of [`v1::LEAF_CONTROLLERS`] otherwise. Listing the others (blkio, devices,
+/// freezer, a controller-less cgroup2 on a hybrid host) would only cost launch time: a
+/// layout never changes without a reboot, which removes every leaf anyway.
 pub fn collect_garbage(fs: &dyn CgroupFs, layout: &CgroupLayout) -> usize {
     let mut n = 0;
-    if let Some(u) = layout.unified.as_ref().filter(|u| u.writable) {
-        n += gc::collect(fs, &u.base);
-    }
-    for h in layout.v1.iter().filter(|h| h.writable) {
-        n += gc::collect(fs, &h.base);
+    match layout.kind {
+        LayoutKind::Unified => {
+            if let Some(u) = layout.unified.as_ref().filter(|u| u.writable) {
+                n += gc::collect(fs, &u.base);
+            }
+        }
+        LayoutKind::Hybrid | LayoutKind::Legacy => {
+            for h in layout.v1.iter().filter(|h| h.writable && v1::may_hold_leaves(h)) {
+                n += gc::collect(fs, &h.base);
+            }
+        }
+        LayoutKind::None => {}
     }
     n
 }

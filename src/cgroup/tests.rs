@@ -1,5 +1,6 @@
 //! Unit tests of every cgroup write, against a temp directory standing in for cgroupfs.
 
+mod join_tests;
 mod testfs;
 
 use super::detect::{detect_with, CgroupLayout, LayoutKind, UnifiedInfo, V1Hierarchy};
@@ -417,7 +418,10 @@ fn v2_destroy_prefers_cgroup_kill() {
     let (log, res) = create(&tmp, &layout, &p);
     let (cg, _) = res.unwrap();
     tmp.file("cg/svc/stockade-4242-777-0/cgroup.kill", "");
+    // Something is left (rmdir refuses the leaf): it is killed through cgroup.kill.
+    tmp.file("cg/svc/stockade-4242-777-0/cgroup.procs", "9001\n");
     cg.destroy().unwrap();
+    assert!(!tmp.path().join("cg/svc/stockade-4242-777-0").exists());
     assert!(log
         .writes()
         .iter()

@@ -1,7 +1,7 @@
 //! cgroup v1: one leaf per hierarchy the limits need (memory, cpu, pids, cpuset), plus the
 //! accounting hierarchies (memory, cpuacct) when writable, under the caller's cgroup in each.
 
-use super::detect::CgroupLayout;
+use super::detect::{CgroupLayout, V1Hierarchy};
 use super::fs::CgroupFs;
 use super::limits::{self, Knob, NotEnforced};
 use super::CgroupError;
@@ -9,7 +9,16 @@ use crate::plan::ResourcePlan;
 use std::path::{Path, PathBuf};
 
 /// Hierarchies joined even without a limit, for the run report (peak memory, CPU time).
-const ACCOUNTING: &[&str] = &["memory", "cpuacct"];
+pub const ACCOUNTING: &[&str] = &["memory", "cpuacct"];
+
+/// Every controller a v1 leaf is created for: those of [`limits::v1_knobs`] plus
+/// [`ACCOUNTING`]. Garbage collection looks only in hierarchies with one of them.
+pub const LEAF_CONTROLLERS: &[&str] = &["memory", "cpu", "cpuacct", "pids", "cpuset"];
+
+/// Whether [`create_leaves`] can ever create a leaf in `h`.
+pub fn may_hold_leaves(h: &V1Hierarchy) -> bool {
+    LEAF_CONTROLLERS.iter().any(|c| h.has(c))
+}
 
 /// A leaf in one v1 hierarchy.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -211,9 +211,14 @@ fn launch_in(
         prep.cap_last_cap = host.cap_last_cap;
         let mut pipes = spawn::pipes(prep.init_fork_at.is_some(), prep.listen_fds)?;
         let into = cgroup.and_then(|c| c.clone_into_fd());
+        // cgroup v1: the child joins its leaves itself, before anything else.
+        let self_join = cgroup.and_then(Cgroup::self_join);
         // SAFETY: stockade is single-threaded here; the child runs child::run only.
         let pid = unsafe { spawn::clone(spawn::clone_flags(plan), into)? };
         if pid == 0 {
+            if let Some(j) = &self_join {
+                join_cgroup_in_child(plan, j, &pipes);
+            }
             let fds = child::ChildFds {
                 sync_r: pipes.sync_r,
                 sync_w: pipes.sync_w,
@@ -223,7 +228,9 @@ fn launch_in(
             child::run(plan, &mut prep, fds)
         }
         pipes.close_child_ends();
-        if let Err(e) = parent_steps(plan, pid, setgroups_denied, cgroup, into.is_some(), rep) {
+        let placed = into.is_some() || self_join.is_some();
+        drop(self_join);
+        if let Err(e) = parent_steps(plan, pid, setgroups_denied, cgroup, placed, rep) {
             spawn::kill_and_reap(pid);
             return Err(e);
         }
@@ -307,19 +314,47 @@ fn launch_in(
     r
 }
 
+/// In the child right after clone: join the cgroup v1 leaves (see `cgroup::join`). On
+/// failure, report the EnterCgroup step and exit only after the parent's release byte (or
+/// its death), so that byte's write succeeds and the parent reads the record.
+fn join_cgroup_in_child(plan: &Plan, join: &crate::cgroup::SelfJoin, pipes: &spawn::Pipes) {
+    let Err(errno) = join.enter() else {
+        return;
+    };
+    let step = plan.steps.iter().position(|s| *s == Step::EnterCgroup);
+    let rec = Record {
+        kind: record_kind::FAILED,
+        step: step.map_or(pseudo_step::SYNC, |i| i as u32),
+        call: Call::Write as u32,
+        errno,
+        data: 0,
+        data2: 0,
+    };
+    // Our copy of the parent's end: without closing it, a dead parent would never EOF.
+    sys::close(pipes.sync_w);
+    let _ = sys::write_all(pipes.rec_w, &rec.to_bytes());
+    let mut b = [0u8; 1];
+    // SAFETY: b is a valid 1-byte buffer; _exit never returns.
+    unsafe {
+        libc::read(pipes.sync_r, b.as_mut_ptr().cast(), 1);
+        libc::_exit(error::EXIT_SETUP_FAILURE)
+    }
+}
+
 fn parent_steps(
     plan: &Plan,
     pid: libc::pid_t,
     setgroups_denied: bool,
     cgroup: Option<&Cgroup>,
-    cloned_into: bool,
+    placed: bool,
     rep: &mut RunReport,
 ) -> Result<(), ExecError> {
     for step in plan.steps.iter().filter(|s| s.in_parent()) {
         match step {
             Step::WriteIdMaps => spawn::write_id_maps(pid, plan, setgroups_denied)?,
             Step::EnterCgroup => {
-                if let (Some(cg), false) = (cgroup, cloned_into) {
+                // Not placed by clone3(CLONE_INTO_CGROUP) nor joining by itself: move it.
+                if let (Some(cg), false) = (cgroup, placed) {
                     cg.attach(pid)?;
                 }
                 if cgroup.is_none_or(Cgroup::is_inert) {

@@ -206,6 +206,7 @@ impl CgroupFs for TempFs {
     fn mkdir(&self, path: &Path) -> io::Result<()> {
         self.check(path)?;
         std::fs::create_dir(path)?;
+        std::fs::write(path.join("tasks"), "")?;
         std::fs::write(path.join("cgroup.procs"), "")
     }
 
@@ -246,6 +247,13 @@ impl CgroupFs for TempFs {
     fn open_dir(&self, path: &Path) -> io::Result<OwnedFd> {
         self.check(path)?;
         Ok(OwnedFd::from(std::fs::File::open(path)?))
+    }
+
+    fn open_write(&self, path: &Path) -> io::Result<OwnedFd> {
+        self.check(path)?;
+        Ok(OwnedFd::from(
+            std::fs::OpenOptions::new().write(true).open(path)?,
+        ))
     }
 
     fn kill(&self, pid: i32) -> io::Result<()> {
