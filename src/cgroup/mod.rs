@@ -389,15 +389,20 @@ impl Cgroup {
         let killed = self.kill_all();
         let mut first_err = killed.err();
         for dir in left {
-            // A just-killed task can keep the cgroup busy for a moment after leaving procs.
-            let mut tries = 0;
+            // A just-killed (or just-reaped) task can keep the cgroup busy for a moment
+            // after leaving procs: retry for up to ~1 s, with short pauses first so the
+            // usual sub-millisecond delay does not cost a whole 10 ms sleep.
+            let deadline = Instant::now() + Duration::from_secs(1);
+            let mut pause = Duration::from_micros(100);
             loop {
                 match self.fs.rmdir(&dir) {
                     Ok(()) => break,
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
-                    Err(e) if e.raw_os_error() == Some(libc::EBUSY) && tries < 100 => {
-                        tries += 1;
-                        std::thread::sleep(Duration::from_millis(10));
+                    Err(e)
+                        if e.raw_os_error() == Some(libc::EBUSY) && Instant::now() < deadline =>
+                    {
+                        std::thread::sleep(pause);
+                        pause = (pause * 2).min(Duration::from_millis(10));
                     }
                     Err(source) => {
                         first_err.get_or_insert(CgroupError::Io {
@@ -444,7 +449,11 @@ pub fn collect_garbage(fs: &dyn CgroupFs, layout: &CgroupLayout) -> usize {
             }
         }
         LayoutKind::Hybrid | LayoutKind::Legacy => {
-            for h in layout.v1.iter().filter(|h| h.writable && v1::may_hold_leaves(h)) {
+            for h in layout
+                .v1
+                .iter()
+                .filter(|h| h.writable && v1::may_hold_leaves(h))
+            {
                 n += gc::collect(fs, &h.base);
             }
         }

@@ -83,7 +83,11 @@ fn every_v1_leaf_controller_is_in_the_gc_scope() {
     p.cpuset_mems = Some("0".into());
     let (knobs, _) = limits::v1_knobs(&p, true);
     assert!(knobs.len() >= 7);
-    for c in knobs.iter().map(|k| k.controller).chain(ACCOUNTING.iter().copied()) {
+    for c in knobs
+        .iter()
+        .map(|k| k.controller)
+        .chain(ACCOUNTING.iter().copied())
+    {
         assert!(LEAF_CONTROLLERS.contains(&c), "{c}");
     }
 }
@@ -147,7 +151,10 @@ fn destroy_kills_only_what_rmdir_refused_and_removes_every_leaf() {
     let (cg, _) = res.unwrap();
     // A process left in every hierarchy (as the kernel lists it in each).
     for c in ["pids", "memory", "cpuacct"] {
-        tmp.file(&format!("{c}/caller/stockade-4242-777-0/cgroup.procs"), "9001\n");
+        tmp.file(
+            &format!("{c}/caller/stockade-4242-777-0/cgroup.procs"),
+            "9001\n",
+        );
     }
     cg.destroy().unwrap();
     assert_eq!(log.kills(), [9001]);
