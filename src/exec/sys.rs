@@ -11,6 +11,7 @@ use std::os::fd::RawFd;
 
 pub const AT_EMPTY_PATH: u32 = 0x1000;
 pub const AT_RECURSIVE: u32 = 0x8000;
+pub const AT_SYMLINK_NOFOLLOW: u32 = libc::AT_SYMLINK_NOFOLLOW as u32;
 pub const OPEN_TREE_CLONE: u32 = 1;
 pub const OPEN_TREE_CLOEXEC: u32 = libc::O_CLOEXEC as u32;
 pub const MOVE_MOUNT_F_EMPTY_PATH: u32 = 0x4;
@@ -121,6 +122,24 @@ pub fn move_mount_fd(from_fd: RawFd, to_fd: RawFd) -> Result<(), Errno> {
             to_fd,
             EMPTY.as_ptr(),
             MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH,
+        )
+    })
+    .map(drop)
+}
+
+/// Attach the detached mount `from_fd` on `name` in the directory `dir`. Without
+/// MOVE_MOUNT_T_SYMLINKS the kernel does not follow a symlink in `name`, so the mount lands
+/// on exactly that directory entry.
+pub fn move_mount_at(from_fd: RawFd, dir: RawFd, name: &CStr) -> Result<(), Errno> {
+    // SAFETY: NUL-terminated strings.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_move_mount,
+            from_fd,
+            EMPTY.as_ptr(),
+            dir,
+            name.as_ptr(),
+            MOVE_MOUNT_F_EMPTY_PATH,
         )
     })
     .map(drop)
