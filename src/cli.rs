@@ -27,7 +27,10 @@ pub enum Format {
     Json,
 }
 
+// `defer`: a start builds the arguments of the one subcommand it runs, not of all of them
+// (help, completions and the man page build the whole tree, so they are unchanged).
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum Command {
     /// Run a command in a sandbox described by a profile.
     #[command(after_help = "Examples:
