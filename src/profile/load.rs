@@ -183,7 +183,21 @@ fn finish(mut loader: Loader, name: &str) -> Result<Loaded, LoadError> {
     let Some(tree) = tree.filter(|_| !loader.diags.has_errors()) else {
         return Err(loader.fail());
     };
-    let profile = match Profile::deserialize(tree.to_value()) {
+    let merged = match loader.whole.take() {
+        Some(profile) => {
+            // Compared as JSON, where a NaN (`cpus = nan`) equals itself.
+            debug_assert_eq!(
+                Profile::deserialize(tree.to_value())
+                    .ok()
+                    .and_then(|p| serde_json::to_string(&p).ok()),
+                serde_json::to_string(&profile).ok(),
+                "a single layer reads the same from its text as from its tree"
+            );
+            Ok(profile)
+        }
+        None => Profile::deserialize(tree.to_value()),
+    };
+    let profile = match merged {
         Ok(p) => p,
         Err(e) => {
             // Each layer was valid alone; a merged result can still mix types (a list
@@ -231,6 +245,10 @@ struct Loader {
     merged: Vec<String>,
     /// The top layer's (name, text) when it does not come from a file.
     inline: Option<(String, String)>,
+    /// The typed top layer, when it is the whole profile: it extends nothing and has no
+    /// `${PROFILE_DIR}` to substitute, so its merged tree holds exactly what its text does
+    /// and need not be deserialized a second time.
+    whole: Option<Profile>,
 }
 
 impl Loader {
@@ -283,9 +301,10 @@ impl Loader {
         }
         // Parsed before it joins `sources` (which then owns it), under the id it gets there.
         let file = self.sources.files.len();
-        let node = self.parse(file, &text, profile_dir.as_deref());
+        let parsed = self.parse(file, &text, profile_dir.as_deref());
+        let mentions_profile_dir = text.contains("${PROFILE_DIR}");
         self.sources.add(display.clone(), text);
-        let node = node?;
+        let (node, typed) = parsed?;
         let Node::Table {
             mut entries,
             origin,
@@ -294,6 +313,9 @@ impl Loader {
             return None;
         };
         let extends = entries.remove("extends");
+        if stack.is_empty() && extends.is_none() && !mentions_profile_dir {
+            self.whole = Some(typed);
+        }
         stack.push((identity, display));
         let mut merged: Option<Node> = None;
         if let Some(Node::Array { items, .. }) = extends {
@@ -417,7 +439,12 @@ impl Loader {
     ///
     /// The text is parsed once: the span tree gives both the provenance tree and, through
     /// toml's deserializer, the typed validation of this layer alone.
-    fn parse(&mut self, file: FileId, text: &str, profile_dir: Option<&str>) -> Option<Node> {
+    fn parse(
+        &mut self,
+        file: FileId,
+        text: &str,
+        profile_dir: Option<&str>,
+    ) -> Option<(Node, Profile)> {
         let whole = 0..text.len();
         let spans = match toml::de::DeTable::parse(text) {
             Ok(t) => t,
@@ -435,10 +462,13 @@ impl Loader {
         // Typed validation of this layer alone: unknown keys and wrong types point here.
         // It is reported before a value the plain tree cannot hold, as when the typed and
         // the plain reading were separate parses.
-        if let Err(e) = Profile::deserialize(toml::Deserializer::from(spans)) {
-            self.toml_error(file, &e, text);
-            return None;
-        }
+        let typed = match Profile::deserialize(toml::Deserializer::from(spans)) {
+            Ok(p) => p,
+            Err(e) => {
+                self.toml_error(file, &e, text);
+                return None;
+            }
+        };
         let mut node = match node {
             Ok(n) => n,
             Err(e) => {
@@ -476,7 +506,7 @@ impl Loader {
             }
         }
         substitute_profile_dir(&mut node, profile_dir);
-        Some(node)
+        Some((node, typed))
     }
 
     fn toml_error(&mut self, file: FileId, e: &toml::de::Error, text: &str) {
