@@ -15,8 +15,6 @@
 
 #[cfg(not(test))]
 mod entry {
-    use clap::Parser;
-
     /// The exit status of a panic, as Rust's own start-up reports it.
     const EXIT_PANIC: i32 = 101;
 
@@ -28,7 +26,7 @@ mod entry {
         // SAFETY: setting a disposition to SIG_IGN installs no handler code.
         unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
         let status = std::panic::catch_unwind(|| {
-            let cli = stockade::cli::Cli::parse();
+            let cli = stockade::cli::Cli::parse_fast();
             stockade::app::main(cli)
         })
         .unwrap_or(EXIT_PANIC);
