@@ -300,12 +300,13 @@ pub fn compile(cx: &mut Ctx, p: &Profile) -> Option<SeccompPlan> {
     }
     // A rule with the default action is redundant (and libseccomp refuses it); a repeated
     // (syscall, conditions) keeps its last action, as later layers override earlier ones.
-    let mut out: Vec<SeccompRulePlan> = Vec::new();
-    for r in rules {
-        out.retain(|o| !(o.syscall == r.syscall && o.args == r.args));
-        out.push(r);
-    }
-    out.retain(|r| r.action != default_action);
+    let keep = crate::seccomp::last_occurrences(rules.iter());
+    let out: Vec<SeccompRulePlan> = rules
+        .into_iter()
+        .zip(keep)
+        .filter(|(r, keep)| *keep && r.action != default_action)
+        .map(|(r, _)| r)
+        .collect();
     let mut extra_architectures = Vec::new();
     for (i, a) in s.architectures.iter().flatten().enumerate() {
         match a.as_str() {

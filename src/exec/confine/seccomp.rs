@@ -121,14 +121,10 @@ pub(crate) struct Resolved<'a> {
 /// argument and resolving each name once.
 fn effective_rules(plan: &SeccompPlan) -> Result<Vec<Resolved<'_>>, ConfineError> {
     scmp_action(plan.default_action)?;
-    let mut effective: Vec<&SeccompRulePlan> = Vec::new();
-    for rule in &plan.rules {
-        effective.retain(|r| !(r.syscall == rule.syscall && r.args == rule.args));
-        effective.push(rule);
-    }
-    let mut out = Vec::with_capacity(effective.len());
-    for rule in effective {
-        if rule.action == plan.default_action {
+    let keep = crate::seccomp::last_occurrences(plan.rules.iter());
+    let mut out = Vec::with_capacity(plan.rules.len());
+    for (rule, keep) in plan.rules.iter().zip(keep) {
+        if !keep || rule.action == plan.default_action {
             continue;
         }
         scmp_action(rule.action)?;
