@@ -300,7 +300,7 @@ pub fn compile(cx: &mut Ctx, p: &Profile) -> Option<SeccompPlan> {
     }
     // A rule with the default action is redundant (and libseccomp refuses it); a repeated
     // (syscall, conditions) keeps its last action, as later layers override earlier ones.
-    let keep = crate::seccomp::last_occurrences(rules.iter());
+    let keep = crate::seccomp::last_occurrences(&rules);
     let out: Vec<SeccompRulePlan> = rules
         .into_iter()
         .zip(keep)

@@ -140,7 +140,6 @@ enum Dispatch<'a> {
 
 /// Group the rules by syscall number; `None` if the plan is outside the supported shape.
 fn dispatch<'a>(rules: &[NativeRule<'a>]) -> Option<Vec<(u32, Dispatch<'a>)>> {
-    let mut by_nr: Vec<(u32, Dispatch<'a>)> = Vec::new();
     for rule in rules {
         let mut seen = [false; 6];
         for a in rule.args {
@@ -150,25 +149,30 @@ fn dispatch<'a>(rules: &[NativeRule<'a>]) -> Option<Vec<(u32, Dispatch<'a>)>> {
             }
             seen[i] = true;
         }
-        let existing = by_nr.iter_mut().find(|(nr, _)| *nr == rule.nr);
-        match (existing, rule.args.is_empty()) {
-            (None, true) => by_nr.push((rule.nr, Dispatch::Unconditional(rule.ret))),
-            (None, false) => by_nr.push((
-                rule.nr,
-                Dispatch::Conditional {
-                    ret: rule.ret,
-                    rules: vec![rule.args],
-                },
-            )),
-            (Some((_, Dispatch::Conditional { ret, rules })), false) if *ret == rule.ret => {
-                rules.push(rule.args);
+    }
+    // Stable: the rules of one number keep their plan order.
+    let mut sorted: Vec<&NativeRule<'a>> = rules.iter().collect();
+    sorted.sort_by_key(|r| r.nr);
+    let mut by_nr: Vec<(u32, Dispatch<'a>)> = Vec::new();
+    for same in sorted.chunk_by(|a, b| a.nr == b.nr) {
+        let first = same[0];
+        let d = if first.args.is_empty() && same.len() == 1 {
+            Dispatch::Unconditional(first.ret)
+        } else if same
+            .iter()
+            .all(|r| !r.args.is_empty() && r.ret == first.ret)
+        {
+            Dispatch::Conditional {
+                ret: first.ret,
+                rules: same.iter().map(|r| r.args).collect(),
             }
+        } else {
             // Mixed actions, or conditions next to an unconditional rule: libseccomp's
             // precedence rules decide, so let it.
-            (Some(_), _) => return None,
-        }
+            return None;
+        };
+        by_nr.push((first.nr, d));
     }
-    by_nr.sort_by_key(|(nr, _)| *nr);
     Some(by_nr)
 }
 

@@ -5,29 +5,47 @@ pub mod bpf;
 pub mod groups;
 pub mod preset;
 
-use crate::plan::SeccompRulePlan;
-use std::collections::HashMap;
+use crate::plan::{SeccompArgPlan, SeccompOp, SeccompRulePlan};
+use std::cmp::Ordering;
+
+/// A total order on conditions, so that equal rule keys sort next to each other.
+fn cmp_args(a: &[SeccompArgPlan], b: &[SeccompArgPlan]) -> Ordering {
+    let key = |x: &SeccompArgPlan| {
+        let op = match x.op {
+            SeccompOp::Eq => 0u8,
+            SeccompOp::Ne => 1,
+            SeccompOp::Lt => 2,
+            SeccompOp::Le => 3,
+            SeccompOp::Gt => 4,
+            SeccompOp::Ge => 5,
+            SeccompOp::MaskedEq => 6,
+        };
+        (x.index, op, x.value, x.mask)
+    };
+    a.iter().map(key).cmp(b.iter().map(key))
+}
 
 /// Which rules survive "a later rule for the same (syscall, conditions) replaces an
 /// earlier one": `true` at the last occurrence of each key. Keeping the survivors in order
-/// gives exactly what `retain` + `push` per rule gives, in O(n) instead of O(n²) (the
-/// quadratic form was a visible share of a preset launch).
-pub fn last_occurrences<'a>(
-    rules: impl DoubleEndedIterator<Item = &'a SeccompRulePlan>,
-) -> Vec<bool> {
-    let mut seen: HashMap<&str, Vec<&[crate::plan::SeccompArgPlan]>> = HashMap::new();
-    let mut keep: Vec<bool> = rules
-        .rev()
-        .map(|r| {
-            let args = seen.entry(r.syscall.as_str()).or_default();
-            let first_from_the_end = !args.contains(&r.args.as_slice());
-            if first_from_the_end {
-                args.push(&r.args);
-            }
-            first_from_the_end
-        })
-        .collect();
-    keep.reverse();
+/// gives exactly what `retain` + `push` per rule gives, without comparing every rule with
+/// every other one (the quadratic form was a visible share of a preset launch): a stable
+/// sort by key puts the occurrences of one key together, in plan order.
+pub fn last_occurrences(rules: &[SeccompRulePlan]) -> Vec<bool> {
+    let mut order: Vec<usize> = (0..rules.len()).collect();
+    order.sort_by(|&i, &j| {
+        let (a, b) = (&rules[i], &rules[j]);
+        a.syscall
+            .cmp(&b.syscall)
+            .then_with(|| cmp_args(&a.args, &b.args))
+    });
+    let mut keep = vec![false; rules.len()];
+    for same in order
+        .chunk_by(|&i, &j| rules[i].syscall == rules[j].syscall && rules[i].args == rules[j].args)
+    {
+        if let Some(&last) = same.last() {
+            keep[last] = true;
+        }
+    }
     keep
 }
 
@@ -58,7 +76,7 @@ mod tests {
             reference.retain(|o| !(o.syscall == r.syscall && o.args == r.args));
             reference.push(r);
         }
-        let keep = last_occurrences(rules.iter());
+        let keep = last_occurrences(&rules);
         let fast: Vec<&SeccompRulePlan> = rules
             .iter()
             .zip(keep)

@@ -1,14 +1,22 @@
 //! seccomp: compile the plan's filter to classic BPF in the parent, load it in the child.
 //!
-//! libseccomp generates the BPF (its generator allocates, so it must not run in the child).
-//! libseccomp 2.5.4 has no `seccomp_export_bpf_mem`, so the program is exported to a memfd
-//! and read back; the child then only calls seccomp(2) on a ready `sock_fprog`.
+//! Two compilers, one meaning. The usual shape (native ABI only, one action per syscall)
+//! is written directly by `crate::seccomp::bpf`: no libseccomp rule database, generator or
+//! memfd on the launch path (they were ~2.6M instructions for the default preset). Every
+//! other shape (extra ABIs, different actions for one syscall under different conditions,
+//! errno values libseccomp refuses) goes through libseccomp as before. The equivalence
+//! tests (`src/seccomp/equiv_tests.rs`, a child module of this one) evaluate both programs
+//! on every syscall number, audit arch and argument boundary and require exact agreement.
 //!
-//! Architectures: the filter covers the native ABI. libseccomp's generated BPF sends every
-//! other audit architecture (i386 via `int 0x80`) to the bad-architecture action, and its
-//! x86_64 section sends x32 syscall numbers (bit 30 set) there too; we set that action to
-//! kill-process, so a 32-bit entry point cannot bypass a deny list. ABIs listed in
-//! `extra_architectures` get the same rules, translated by syscall name.
+//! libseccomp generates BPF with allocations, so it never runs in the child; 2.5.4 has no
+//! `seccomp_export_bpf_mem`, so its program is exported to a memfd and read back. The child
+//! only calls seccomp(2) on a ready `sock_fprog`.
+//!
+//! Architectures: the filter covers the native ABI. Every other audit architecture (i386
+//! via `int 0x80`) gets the bad-architecture action, and so do x32 syscall numbers (bit 30
+//! set) in the x86_64 section; that action is kill-process, so a 32-bit entry point cannot
+//! bypass a deny list. ABIs listed in `extra_architectures` get the same rules through
+//! libseccomp, translated by syscall name.
 
 use super::failure::{mark, Call};
 use super::ConfineError;
@@ -121,7 +129,7 @@ pub(crate) struct Resolved<'a> {
 /// argument and resolving each name once.
 fn effective_rules(plan: &SeccompPlan) -> Result<Vec<Resolved<'_>>, ConfineError> {
     scmp_action(plan.default_action)?;
-    let keep = crate::seccomp::last_occurrences(plan.rules.iter());
+    let keep = crate::seccomp::last_occurrences(&plan.rules);
     let mut out = Vec::with_capacity(plan.rules.len());
     for (rule, keep) in plan.rules.iter().zip(keep) {
         if !keep || rule.action == plan.default_action {
