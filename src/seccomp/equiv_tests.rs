@@ -14,32 +14,6 @@ use crate::seccomp::preset;
 const AUDIT_ARCH_I386: u32 = 0x4000_0003;
 const AUDIT_ARCH_UNKNOWN: u32 = 0x1234_5678;
 
-fn rule(syscall: &str, action: SeccompAction, args: Vec<SeccompArgPlan>) -> SeccompRulePlan {
-    SeccompRulePlan {
-        syscall: syscall.into(),
-        action,
-        args,
-    }
-}
-
-fn arg(index: u8, op: SeccompOp, value: u64) -> SeccompArgPlan {
-    SeccompArgPlan {
-        index,
-        op,
-        value,
-        mask: 0,
-    }
-}
-
-fn masked(index: u8, mask: u64, value: u64) -> SeccompArgPlan {
-    SeccompArgPlan {
-        index,
-        op: SeccompOp::MaskedEq,
-        value,
-        mask,
-    }
-}
-
 fn plan(default_action: SeccompAction, rules: Vec<SeccompRulePlan>) -> SeccompPlan {
     SeccompPlan {
         default_action,
@@ -203,11 +177,15 @@ fn preset_with_profile_overrides_matches_libseccomp() {
     // The shape `compile` produces: the preset, then profile denies, allows and rules.
     let mut rules = preset::default_rules(SeccompAction::Errno { errno: 1 });
     rules.retain(|r| r.syscall != "ptrace");
-    rules.push(rule("getppid", SeccompAction::Errno { errno: 13 }, vec![]));
-    rules.push(rule(
+    rules.push(SeccompRulePlan::new(
+        "getppid",
+        SeccompAction::Errno { errno: 13 },
+        vec![],
+    ));
+    rules.push(SeccompRulePlan::new(
         "close",
         SeccompAction::KillProcess,
-        vec![arg(0, SeccompOp::Gt, 1 << 40)],
+        vec![SeccompArgPlan::compare(0, SeccompOp::Gt, 1 << 40)],
     ));
     let p = plan(SeccompAction::Allow, rules);
     assert_equivalent("preset + overrides", &p);
@@ -238,10 +216,10 @@ fn every_operator_matches_libseccomp_at_its_boundaries() {
             let index = (i % 6) as u8;
             let p = plan(
                 SeccompAction::Allow,
-                vec![rule(
+                vec![SeccompRulePlan::new(
                     "close",
                     SeccompAction::Errno { errno: 33 },
-                    vec![arg(index, op, *v)],
+                    vec![SeccompArgPlan::compare(index, op, *v)],
                 )],
             );
             assert_equivalent(&format!("{op:?} arg{index} {v:#x}"), &p);
@@ -259,10 +237,10 @@ fn every_operator_matches_libseccomp_at_its_boundaries() {
     ] {
         let p = plan(
             SeccompAction::Allow,
-            vec![rule(
+            vec![SeccompRulePlan::new(
                 "ioctl",
                 SeccompAction::Errno { errno: 1 },
-                vec![masked(1, m, v)],
+                vec![SeccompArgPlan::masked(1, m, v)],
             )],
         );
         assert_equivalent(&format!("masked-eq {m:#x} {v:#x}"), &p);
@@ -276,29 +254,44 @@ fn combined_conditions_and_alternatives_match_libseccomp() {
         SeccompAction::Allow,
         vec![
             // AND of three conditions.
-            rule(
+            SeccompRulePlan::new(
                 "mmap",
                 errno,
                 vec![
-                    arg(0, SeccompOp::Ge, 0x1_0000),
-                    masked(2, 0x4, 0x4),
-                    arg(3, SeccompOp::Ne, 0x22),
+                    SeccompArgPlan::compare(0, SeccompOp::Ge, 0x1_0000),
+                    SeccompArgPlan::masked(2, 0x4, 0x4),
+                    SeccompArgPlan::compare(3, SeccompOp::Ne, 0x22),
                 ],
             ),
             // OR of several rules for one syscall.
-            rule("socket", errno, vec![arg(0, SeccompOp::Eq, 16)]),
-            rule("socket", errno, vec![arg(0, SeccompOp::Eq, 17)]),
-            rule(
+            SeccompRulePlan::new(
                 "socket",
                 errno,
-                vec![arg(0, SeccompOp::Eq, 2), arg(1, SeccompOp::Le, 3)],
+                vec![SeccompArgPlan::compare(0, SeccompOp::Eq, 16)],
             ),
-            rule("personality", errno, vec![arg(0, SeccompOp::Lt, 0x10)]),
-            rule("getppid", SeccompAction::Trap, vec![]),
-            rule("getuid", SeccompAction::Log, vec![]),
-            rule("getgid", SeccompAction::KillThread, vec![]),
-            rule("getpid", SeccompAction::Errno { errno: 4094 }, vec![]),
-            rule("gettid", SeccompAction::Errno { errno: 0 }, vec![]),
+            SeccompRulePlan::new(
+                "socket",
+                errno,
+                vec![SeccompArgPlan::compare(0, SeccompOp::Eq, 17)],
+            ),
+            SeccompRulePlan::new(
+                "socket",
+                errno,
+                vec![
+                    SeccompArgPlan::compare(0, SeccompOp::Eq, 2),
+                    SeccompArgPlan::compare(1, SeccompOp::Le, 3),
+                ],
+            ),
+            SeccompRulePlan::new(
+                "personality",
+                errno,
+                vec![SeccompArgPlan::compare(0, SeccompOp::Lt, 0x10)],
+            ),
+            SeccompRulePlan::new("getppid", SeccompAction::Trap, vec![]),
+            SeccompRulePlan::new("getuid", SeccompAction::Log, vec![]),
+            SeccompRulePlan::new("getgid", SeccompAction::KillThread, vec![]),
+            SeccompRulePlan::new("getpid", SeccompAction::Errno { errno: 4094 }, vec![]),
+            SeccompRulePlan::new("gettid", SeccompAction::Errno { errno: 0 }, vec![]),
         ],
     );
     assert_equivalent("combined", &p);
@@ -306,7 +299,7 @@ fn combined_conditions_and_alternatives_match_libseccomp() {
 
 #[test]
 fn allow_lists_match_libseccomp() {
-    let allow = |s: &str| rule(s, SeccompAction::Allow, vec![]);
+    let allow = |s: &str| SeccompRulePlan::new(s, SeccompAction::Allow, vec![]);
     for default in [
         SeccompAction::Errno { errno: 38 },
         SeccompAction::KillProcess,
@@ -326,15 +319,15 @@ fn allow_lists_match_libseccomp() {
         .iter()
         .map(|s| allow(s))
         .collect();
-        rules.push(rule(
+        rules.push(SeccompRulePlan::new(
             "ioctl",
             SeccompAction::Allow,
-            vec![masked(1, 0xffff_ffff, 0x5401)],
+            vec![SeccompArgPlan::masked(1, 0xffff_ffff, 0x5401)],
         ));
-        rules.push(rule(
+        rules.push(SeccompRulePlan::new(
             "kill",
             SeccompAction::Allow,
-            vec![arg(1, SeccompOp::Eq, 0)],
+            vec![SeccompArgPlan::compare(1, SeccompOp::Eq, 0)],
         ));
         // A name that does not exist on x86_64 (negative number): nothing to match.
         rules.push(allow("socketcall"));
@@ -358,7 +351,7 @@ fn a_deny_list_longer_than_one_jump_range_matches_libseccomp() {
     assert!(names.len() > 300);
     let rules = names
         .iter()
-        .map(|n| rule(n, SeccompAction::Errno { errno: 1 }, vec![]))
+        .map(|n| SeccompRulePlan::new(n, SeccompAction::Errno { errno: 1 }, vec![]))
         .collect();
     assert_equivalent("long deny list", &plan(SeccompAction::Allow, rules));
 }
@@ -370,8 +363,16 @@ fn shapes_with_libseccomp_precedence_are_left_to_libseccomp() {
     let mixed = plan(
         SeccompAction::Allow,
         vec![
-            rule("close", errno(1), vec![arg(0, SeccompOp::Eq, 1)]),
-            rule("close", errno(2), vec![arg(0, SeccompOp::Eq, 2)]),
+            SeccompRulePlan::new(
+                "close",
+                errno(1),
+                vec![SeccompArgPlan::compare(0, SeccompOp::Eq, 1)],
+            ),
+            SeccompRulePlan::new(
+                "close",
+                errno(2),
+                vec![SeccompArgPlan::compare(0, SeccompOp::Eq, 2)],
+            ),
         ],
     );
     assert!(compile_both(&mixed).unwrap().0.is_none());
@@ -379,15 +380,19 @@ fn shapes_with_libseccomp_precedence_are_left_to_libseccomp() {
     let both = plan(
         SeccompAction::Allow,
         vec![
-            rule("close", errno(1), vec![]),
-            rule("close", errno(1), vec![arg(0, SeccompOp::Eq, 2)]),
+            SeccompRulePlan::new("close", errno(1), vec![]),
+            SeccompRulePlan::new(
+                "close",
+                errno(1),
+                vec![SeccompArgPlan::compare(0, SeccompOp::Eq, 2)],
+            ),
         ],
     );
     assert!(compile_both(&both).unwrap().0.is_none());
     // errno 4095 is libseccomp's to refuse, as a rule and as the default action.
     let big = plan(
         SeccompAction::Allow,
-        vec![rule("getpid", errno(4095), vec![])],
+        vec![SeccompRulePlan::new("getpid", errno(4095), vec![])],
     );
     let err = compile_seccomp(&big).unwrap_err().to_string();
     assert!(
@@ -396,13 +401,13 @@ fn shapes_with_libseccomp_precedence_are_left_to_libseccomp() {
     );
     let big_default = plan(
         errno(4095),
-        vec![rule("getpid", SeccompAction::Allow, vec![])],
+        vec![SeccompRulePlan::new("getpid", SeccompAction::Allow, vec![])],
     );
     assert!(compile_seccomp(&big_default).is_err());
     // Extra architectures always go through libseccomp (compile_seccomp checks this).
     let mut extra = plan(
         SeccompAction::Allow,
-        vec![rule("getppid", errno(1), vec![])],
+        vec![SeccompRulePlan::new("getppid", errno(1), vec![])],
     );
     extra.extra_architectures = vec!["x86".into()];
     let prog = compile_seccomp(&extra).unwrap();
@@ -416,18 +421,33 @@ fn long_runs_of_masked_rules_match_libseccomp() {
     // segments; mixed with other masks, a 64-bit mask and a two-condition rule.
     let errno = SeccompAction::Errno { errno: 1 };
     let mut rules: Vec<SeccompRulePlan> = (0..300u64)
-        .map(|i| rule("ioctl", errno, vec![masked(1, 0xffff_ffff, 0x5400 + 7 * i)]))
+        .map(|i| {
+            SeccompRulePlan::new(
+                "ioctl",
+                errno,
+                vec![SeccompArgPlan::masked(1, 0xffff_ffff, 0x5400 + 7 * i)],
+            )
+        })
         .collect();
-    rules.extend((0..40u64).map(|i| rule("ioctl", errno, vec![masked(1, 0xfff0, i << 4)])));
-    rules.push(rule(
+    rules.extend((0..40u64).map(|i| {
+        SeccompRulePlan::new(
+            "ioctl",
+            errno,
+            vec![SeccompArgPlan::masked(1, 0xfff0, i << 4)],
+        )
+    }));
+    rules.push(SeccompRulePlan::new(
         "ioctl",
         errno,
-        vec![masked(2, 0xff_0000_00ff, 0x12_0000_0034)],
+        vec![SeccompArgPlan::masked(2, 0xff_0000_00ff, 0x12_0000_0034)],
     ));
-    rules.push(rule(
+    rules.push(SeccompRulePlan::new(
         "ioctl",
         errno,
-        vec![arg(0, SeccompOp::Le, 2), masked(1, 0xff, 0x1)],
+        vec![
+            SeccompArgPlan::compare(0, SeccompOp::Le, 2),
+            SeccompArgPlan::masked(1, 0xff, 0x1),
+        ],
     ));
     let p = plan(SeccompAction::Allow, rules);
     assert_equivalent("long masked runs", &p);
