@@ -26,10 +26,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 [ "${1:-}" = "--deps" ] && exit 0
 
-cargo build --release --locked --bins
-$SUDO install -m 0755 target/release/stockade /usr/local/bin/stockade
+# Static release binaries (see build-release.sh: a static stockade starts faster).
+out="$(./build-release.sh)"
+$SUDO install -m 0755 "$out/stockade" /usr/local/bin/stockade
 # The small test daemon the example systemd units (examples/systemd/) use.
-$SUDO install -m 0755 target/release/stockade-testd /usr/local/bin/stockade-testd
+$SUDO install -m 0755 "$out/stockade-testd" /usr/local/bin/stockade-testd
 echo "setup: installed /usr/local/bin/stockade and /usr/local/bin/stockade-testd"
 echo "setup: running 'stockade run -- sh -c \"id; hostname; ls /\"' under builtin:strict"
 /usr/local/bin/stockade run -- sh -c 'id; hostname; ls /'

@@ -15,6 +15,8 @@ STOCKADE_FUZZ_CASES=100000 CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE
 
 # cgroup v2 and systemd: one VM boot runs every tests/vm/*.test.sh.
 tests/vm/run.sh
-if [ -x bench/run.sh ]; then
-  bench/run.sh --smoke
-fi
+# The static release build README's setup.sh installs: it must build, be static, and run a
+# sandbox; the benchmark smoke run then uses it.
+release="$(./build-release.sh)"
+"$release/stockade" run bench/profiles/equivalent.toml -- /bin/true
+STOCKADE_BIN="$release/stockade" bench/run.sh --smoke

@@ -39,8 +39,9 @@ if [ "$smoke" = 0 ]; then
       || $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
            "${missing[@]/linux-perf/}" >/dev/null
   fi
-  cargo build --release --locked --bin stockade >&2
-  bin="${STOCKADE_BIN:-$PWD/target/release/stockade}"
+  if [ -n "${STOCKADE_BIN:-}" ]; then bin="$STOCKADE_BIN"
+  else bin="$(./build-release.sh)/stockade"   # the static build setup.sh installs
+  fi
 else
   for tool in python3 cc; do
     command -v "$tool" >/dev/null || { echo "bench: $tool is required" >&2; exit 1; }

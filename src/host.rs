@@ -3,9 +3,10 @@
 //! Keeping them in a value makes `compile` deterministic: tests and snapshots use
 //! [`HostFacts::fixed`], the CLI uses [`HostFacts::probe`].
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 /// What the compiler may know about the host and the caller.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -14,7 +15,7 @@ pub struct HostFacts {
     pub uid: u32,
     pub gid: u32,
     /// The caller's user name (`$USER`, else the passwd database, else the uid).
-    pub user: String,
+    pub user: UserName,
     /// The caller's home directory (`$HOME`).
     pub home: PathBuf,
     /// The current directory.
@@ -37,19 +38,10 @@ impl HostFacts {
         let env: BTreeMap<String, String> = std::env::vars_os()
             .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
             .collect();
-        // $USER first: the passwd lookup goes through NSS (nsswitch.conf, nscd, files),
-        // which costs every launch a measurable slice of its time.
-        let user = env
-            .get("USER")
-            .filter(|u| !u.is_empty())
-            .cloned()
-            .or_else(|| {
-                nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
-                    .ok()
-                    .flatten()
-                    .map(|u| u.name)
-            })
-            .unwrap_or_else(|| uid.to_string());
+        let user = match env.get("USER").filter(|u| !u.is_empty()) {
+            Some(name) => UserName::known(uid, name.clone()),
+            None => UserName::lookup_later(uid),
+        };
         let home = env
             .get("HOME")
             .map(PathBuf::from)
@@ -92,7 +84,7 @@ impl HostFacts {
         HostFacts {
             uid: 1000,
             gid: 1000,
-            user: "dev".into(),
+            user: UserName::known(1000, "dev".into()),
             home: PathBuf::from("/home/dev"),
             cwd: PathBuf::from("/home/dev/src/project"),
             env,
@@ -100,6 +92,62 @@ impl HostFacts {
             cap_last_cap: 40,
             has_newidmap: true,
         }
+    }
+}
+
+/// The caller's user name: `$USER` when set, else looked up in the passwd database on first
+/// use, else the uid.
+///
+/// The passwd lookup goes through NSS (nsswitch.conf, nscd connection attempts, /etc/passwd),
+/// a measurable slice of a launch, and only a profile that writes `${USER}` needs the name,
+/// so it is not done up front.
+#[derive(Debug, Clone)]
+pub struct UserName {
+    uid: u32,
+    name: OnceLock<String>,
+}
+
+impl UserName {
+    /// A name already known (from `$USER`, or fixed for tests).
+    pub fn known(uid: u32, name: String) -> UserName {
+        UserName {
+            uid,
+            name: OnceLock::from(name),
+        }
+    }
+
+    /// The name of `uid`, to be looked up when first asked for.
+    pub fn lookup_later(uid: u32) -> UserName {
+        UserName {
+            uid,
+            name: OnceLock::new(),
+        }
+    }
+
+    /// The name (looked up now if needed).
+    pub fn get(&self) -> &str {
+        self.name.get_or_init(|| {
+            nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(self.uid))
+                .ok()
+                .flatten()
+                .map(|u| u.name)
+                .unwrap_or_else(|| self.uid.to_string())
+        })
+    }
+}
+
+// Compared and serialized by the name itself, as the plain `String` it replaces was.
+impl PartialEq for UserName {
+    fn eq(&self, other: &UserName) -> bool {
+        self.get() == other.get()
+    }
+}
+
+impl Eq for UserName {}
+
+impl Serialize for UserName {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.get())
     }
 }
 
@@ -120,5 +168,23 @@ fn landlock_abi() -> u8 {
         0
     } else {
         u8::try_from(v).unwrap_or(u8::MAX)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::UserName;
+
+    #[test]
+    fn a_known_name_is_kept() {
+        assert_eq!(UserName::known(4242, "alice".into()).get(), "alice");
+    }
+
+    #[test]
+    fn a_lazy_name_comes_from_the_passwd_database_or_the_uid() {
+        // uid 0 is in every passwd database; an unassigned uid falls back to its number.
+        assert_eq!(UserName::lookup_later(0).get(), "root");
+        assert_eq!(UserName::lookup_later(3_999_999_999).get(), "3999999999");
+        assert_eq!(UserName::lookup_later(0), UserName::known(0, "root".into()));
     }
 }

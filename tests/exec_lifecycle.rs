@@ -497,12 +497,8 @@ fn report_fd_receives_the_report() {
     // SAFETY: dup2 in the pre-exec child only.
     unsafe {
         use std::os::unix::process::CommandExt;
-        cmd.command().pre_exec(move || {
-            if libc::dup2(fd, 7) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
+        cmd.command()
+            .pre_exec(move || common::place_fds(&[(fd, 7)]));
     }
     let out = cmd.output();
     assert_eq!(code(&out), Some(5), "{}", stderr(&out));
@@ -556,12 +552,7 @@ fn listen_fds_pass_through() {
     // SAFETY: dup2 in the pre-exec child only; a third inherited fd (5) must not pass.
     unsafe {
         use std::os::unix::process::CommandExt;
-        cmd.pre_exec(move || {
-            if libc::dup2(a[0], 3) < 0 || libc::dup2(b[0], 4) < 0 || libc::dup2(b[1], 5) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
+        cmd.pre_exec(move || common::place_fds(&[(a[0], 3), (b[0], 4), (b[1], 5)]));
     }
     let f = ok_json(&cmd.output().expect("spawn sh"));
     // SAFETY: closing our pipe ends.

@@ -759,12 +759,8 @@ fn inherited_fds_are_closed() {
     // SAFETY: dup2 in the pre-exec child only.
     unsafe {
         use std::os::unix::process::CommandExt;
-        cmd.command().pre_exec(move || {
-            if libc::dup2(pipe[1], 5) < 0 || libc::dup2(ffd, 9) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
+        cmd.command()
+            .pre_exec(move || common::place_fds(&[(pipe[1], 5), (ffd, 9)]));
     }
     let f = ok_json(&cmd.output());
     // SAFETY: closing our pipe ends.

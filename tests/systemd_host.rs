@@ -144,18 +144,7 @@ fn activated(p: &Path, fd: i32, env: &[(&str, &str)]) -> Command {
     }
     // SAFETY: dup2 in the pre-exec child only.
     unsafe {
-        cmd.pre_exec(move || {
-            // dup2 onto itself keeps FD_CLOEXEC: clear it when the socket already is fd 3.
-            let r = if fd == 3 {
-                libc::fcntl(3, libc::F_SETFD, 0)
-            } else {
-                libc::dup2(fd, 3)
-            };
-            if r < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
+        cmd.pre_exec(move || common::place_fds(&[(fd, 3)]));
     }
     cmd
 }

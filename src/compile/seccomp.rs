@@ -112,11 +112,10 @@ fn names(cx: &mut Ctx, key: &str, entry: &str) -> Vec<String> {
         };
     }
     match ScmpSyscall::from_name(entry) {
+        // `from_name` already resolves for the native architecture (libseccomp's
+        // SCMP_ARCH_NATIVE); a second lookup by arch gave the same number.
         Ok(nr) => {
-            if ScmpSyscall::from_name_by_arch(entry, ScmpArch::native())
-                .is_ok_and(|n| i32::from(n) < 0)
-                || i32::from(nr) < 0
-            {
+            if i32::from(nr) < 0 {
                 cx.warn(key, format!("syscall `{entry}` does not exist on this architecture; the rule has no effect here"), None);
             }
             vec![entry.to_owned()]
@@ -300,12 +299,13 @@ pub fn compile(cx: &mut Ctx, p: &Profile) -> Option<SeccompPlan> {
     }
     // A rule with the default action is redundant (and libseccomp refuses it); a repeated
     // (syscall, conditions) keeps its last action, as later layers override earlier ones.
-    let mut out: Vec<SeccompRulePlan> = Vec::new();
-    for r in rules {
-        out.retain(|o| !(o.syscall == r.syscall && o.args == r.args));
-        out.push(r);
-    }
-    out.retain(|r| r.action != default_action);
+    let keep = crate::seccomp::last_occurrences(&rules);
+    let out: Vec<SeccompRulePlan> = rules
+        .into_iter()
+        .zip(keep)
+        .filter(|(r, keep)| *keep && r.action != default_action)
+        .map(|(r, _)| r)
+        .collect();
     let mut extra_architectures = Vec::new();
     for (i, a) in s.architectures.iter().flatten().enumerate() {
         match a.as_str() {

@@ -52,7 +52,7 @@ fn lookup(name: &str, host: &HostFacts) -> Result<String, UnitError> {
         "HOME" => return Ok(host.home.display().to_string()),
         "UID" => return Ok(host.uid.to_string()),
         "GID" => return Ok(host.gid.to_string()),
-        "USER" => return Ok(host.user.clone()),
+        "USER" => return Ok(host.user.get().to_owned()),
         "PROFILE_DIR" => {
             return Err(UnitError {
                 message: "`${PROFILE_DIR}` has no meaning in a built-in profile".into(),
@@ -103,6 +103,7 @@ mod tests {
         );
         assert_eq!(expand("${env:NOPE:-d}", &h).ok(), Some("d".into()));
         assert_eq!(expand("a$$b$c", &h).ok(), Some("a$b$c".into()));
+        assert_eq!(expand("~${USER}", &h).ok(), Some("~dev".into()));
     }
 
     #[test]

@@ -34,6 +34,8 @@ struct Child<'a> {
     umask_set: bool,
     /// confine::last_call() before the current step, to tell whether it failed in there.
     confine_mark: (u8, u32),
+    /// This is the payload process (init has been started).
+    in_payload: bool,
 }
 
 fn send(fd: RawFd, rec: Record) {
@@ -130,26 +132,64 @@ impl Child<'_> {
         }
     }
 
-    /// Fork the payload; the parent side becomes init and never returns.
-    fn start_init(&mut self) {
-        match sys::fork_raw() {
-            Err(e) => self.fail(pseudo_step::INIT, Fail::new(Call::Fork, e)),
-            Ok(0) => {
-                if self.fds.status_w >= 0 {
-                    sys::close(self.fds.status_w);
-                }
-                if self.plan.process.die_with_parent {
-                    let r = identity::set_pdeathsig();
-                    self.check(pseudo_step::INIT, r);
-                }
-            }
+    /// Start the payload, which runs the steps from `from` on; this process becomes init
+    /// and never returns.
+    ///
+    /// The payload shares init's memory until its execve (CLONE_VM | CLONE_VFORK): a plain
+    /// fork would copy init's page tables only for the payload to throw them away two steps
+    /// later. Init is suspended meanwhile, so the payload may use `self` freely; it runs on
+    /// its own prepared stack because it must not overwrite init's stack frames.
+    fn start_init(&mut self, from: usize) -> ! {
+        let Some(stack_top) = self.prep.payload_stack.as_ref().map(sys::ChildStack::top) else {
+            self.fail(pseudo_step::INIT, Fail::new(Call::Fork, Errno::EINVAL))
+        };
+        let mut start = PayloadStart { child: self, from };
+        let arg = (&mut start as *mut PayloadStart).cast::<libc::c_void>();
+        // SAFETY: stack_top is the top of the payload's own ChildStack; payload_entry ends
+        // in execve or _exit (run_steps never returns, and panics abort); `start` outlives
+        // the call because this process is suspended until the payload execs or exits.
+        let r = unsafe { sys::clone_vfork(payload_entry, stack_top, arg) };
+        let c = start.child;
+        match r {
+            Err(e) => c.fail(pseudo_step::INIT, Fail::new(Call::Fork, e)),
             Ok(pid) => {
                 // Init keeps no copy of the record pipe, so its EOF still means "the
                 // payload's execve succeeded".
-                sys::close(self.fds.rec_w);
-                init::run(pid, self.fds.status_w)
+                sys::close(c.fds.rec_w);
+                init::run(pid, c.fds.status_w)
             }
         }
+    }
+
+    /// The payload's side of start_init, before its remaining steps.
+    fn payload_setup(&mut self) {
+        self.in_payload = true;
+        if self.fds.status_w >= 0 {
+            sys::close(self.fds.status_w);
+        }
+        if self.plan.process.die_with_parent {
+            let r = identity::set_pdeathsig();
+            self.check(pseudo_step::INIT, r);
+        }
+    }
+
+    /// Run the plan's steps from `from` to the end (Exec never returns).
+    fn run_steps(&mut self, from: usize) -> ! {
+        let plan = self.plan;
+        for (i, step) in plan.steps.iter().enumerate().skip(from) {
+            if self.prep.init_fork_at == Some(i) && !self.in_payload {
+                self.start_init(i);
+            }
+            self.confine_mark = confine::last_call();
+            if let Err(f) = self.step(i, *step) {
+                self.fail(i as u32, f);
+            }
+        }
+        // A plan without an Exec step is a compiler bug; never run nothing silently.
+        self.fail(
+            plan.steps.len() as u32,
+            Fail::new(Call::Execve, Errno::EINVAL),
+        )
     }
 
     fn step(&mut self, i: usize, step: Step) -> Result<(), Fail> {
@@ -321,6 +361,22 @@ impl Child<'_> {
     }
 }
 
+/// What the payload's entry point needs: the child's state, shared with the suspended
+/// init, and the step to resume at.
+struct PayloadStart<'c, 'a> {
+    child: &'c mut Child<'a>,
+    from: usize,
+}
+
+extern "C" fn payload_entry(arg: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: arg is the PayloadStart start_init passed; init is suspended until this
+    // process execs or exits, so nothing else accesses it meanwhile.
+    let start = unsafe { &mut *arg.cast::<PayloadStart>() };
+    let from = start.from;
+    start.child.payload_setup();
+    start.child.run_steps(from)
+}
+
 /// The child's entry point after clone.
 pub fn run(plan: &Plan, prep: &mut Prepared, fds: ChildFds) -> ! {
     let mut c = Child {
@@ -331,20 +387,8 @@ pub fn run(plan: &Plan, prep: &mut Prepared, fds: ChildFds) -> ! {
         saved_umask: 0o022,
         umask_set: false,
         confine_mark: (0, 0),
+        in_payload: false,
     };
     c.setup();
-    for (i, step) in plan.steps.iter().enumerate() {
-        if c.prep.init_fork_at == Some(i) {
-            c.start_init();
-        }
-        c.confine_mark = confine::last_call();
-        if let Err(f) = c.step(i, *step) {
-            c.fail(i as u32, f);
-        }
-    }
-    // A plan without an Exec step is a compiler bug; never run nothing silently.
-    c.fail(
-        plan.steps.len() as u32,
-        Fail::new(Call::Execve, Errno::EINVAL),
-    )
+    c.run_steps(0)
 }

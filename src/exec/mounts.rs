@@ -60,25 +60,39 @@ fn is_dir(fd: RawFd) -> Result<bool, Fail> {
     Ok(st.st_mode & libc::S_IFMT == libc::S_IFDIR)
 }
 
-/// Create the ancestors of `t` inside `root` (mode 0755) and return an fd of its parent.
+impl Fd {
+    /// This fd, or `root` when it stands for the root itself (-1).
+    fn or(&self, root: RawFd) -> RawFd {
+        if self.0 >= 0 {
+            self.0
+        } else {
+            root
+        }
+    }
+}
+
+/// Create the ancestors of `t` inside `root` (mode 0755) and return an fd of its parent;
+/// `Fd(-1)` stands for `root` itself (a top-level target: nothing to open or close).
 fn parent_dir(root: RawFd, t: &Target) -> Result<Fd, Fail> {
     let mut cur = Fd(-1);
+    // Once we have created an ancestor, every deeper one is missing: skip their lookups.
+    let mut fresh = false;
     for (path, name) in t.ancestors.iter().zip(&t.ancestor_names) {
-        let fd = match sys::open_in_root(root, path, libc::O_PATH | libc::O_DIRECTORY) {
-            Ok(fd) => fd,
-            Err(Errno::ENOENT) => {
-                let at = if cur.0 >= 0 { cur.0 } else { root };
-                mkdirat(at, name, 0o755)?;
-                sys::open_in_root(root, path, libc::O_PATH | libc::O_DIRECTORY)
-                    .ctx(Call::Openat2)?
+        let at = cur.or(root);
+        if !fresh {
+            match sys::open_in_root(root, path, libc::O_PATH | libc::O_DIRECTORY) {
+                Ok(fd) => {
+                    cur = Fd(fd);
+                    continue;
+                }
+                Err(Errno::ENOENT) => {}
+                Err(e) => return Err(Fail::new(Call::Openat2, e)),
             }
-            Err(e) => return Err(Fail::new(Call::Openat2, e)),
-        };
-        cur = Fd(fd);
-    }
-    if cur.0 < 0 {
+        }
+        fresh = mkdirat(at, name, 0o755)?;
+        // Reopened by its whole path inside the root, even when just created.
         cur = Fd(
-            sys::open_in_root(root, c".", libc::O_PATH | libc::O_DIRECTORY).ctx(Call::Openat2)?,
+            sys::open_in_root(root, path, libc::O_PATH | libc::O_DIRECTORY).ctx(Call::Openat2)?,
         );
     }
     Ok(cur)
@@ -92,13 +106,14 @@ pub fn target_fd(root: RawFd, t: &Target, kind: Kind) -> Result<Fd, Fail> {
         Err(e) => return Err(Fail::new(Call::Openat2, e)),
     }
     let parent = parent_dir(root, t)?;
+    let at = parent.or(root);
     match kind {
         Kind::Dir => {
-            mkdirat(parent.0, &t.name, 0o755)?;
+            mkdirat(at, &t.name, 0o755)?;
         }
         Kind::File => {
             let flags = libc::O_CREAT | libc::O_WRONLY | libc::O_NOFOLLOW | libc::O_NOCTTY;
-            match openat(parent.0, &t.name, flags, 0o644) {
+            match openat(at, &t.name, flags, 0o644) {
                 Ok(fd) => sys::close(fd),
                 Err(Errno::EEXIST) => {}
                 Err(e) => return Err(Fail::new(Call::Open, e)),
@@ -108,6 +123,36 @@ pub fn target_fd(root: RawFd, t: &Target, kind: Kind) -> Result<Fd, Fail> {
     Ok(Fd(
         sys::open_in_root(root, &t.rel, libc::O_PATH).ctx(Call::Openat2)?
     ))
+}
+
+/// Attach the detached mount `src` at `t` inside `root`, creating a missing target as
+/// `kind`.
+///
+/// `likely_missing` (the root is a fresh tmpfs, where nearly every target still has to be
+/// made) turns lookup-then-create around for directories: `mkdirat` first. It never
+/// follows a symlink and reports EEXIST for any existing name (before EROFS or EACCES), so
+/// an existing target still goes through the resolve-in-root path of [`target_fd`]. A
+/// directory we just created is empty and sits in a parent resolved inside the root; the
+/// mount is attached to it by name, and move_mount does not follow a symlink there, so
+/// even a swap between the two calls could not redirect it.
+pub fn attach(
+    root: RawFd,
+    t: &Target,
+    kind: Kind,
+    src: RawFd,
+    likely_missing: bool,
+) -> Result<(), Fail> {
+    if kind == Kind::Dir && likely_missing {
+        let parent = parent_dir(root, t)?;
+        let at = parent.or(root);
+        if mkdirat(at, &t.name, 0o755)? {
+            return sys::move_mount_at(src, at, &t.name).ctx(Call::MoveMount);
+        }
+        let t = Fd(sys::open_in_root(root, &t.rel, libc::O_PATH).ctx(Call::Openat2)?);
+        return sys::move_mount_fd(src, t.0).ctx(Call::MoveMount);
+    }
+    let t = target_fd(root, t, kind)?;
+    sys::move_mount_fd(src, t.0).ctx(Call::MoveMount)
 }
 
 /// A configured, detached filesystem mount: fsopen, options, create, fsmount.
@@ -290,6 +335,7 @@ pub fn skipped(prep: &Prepared, i: usize) -> bool {
 pub fn apply(prep: &mut Prepared, root: RawFd, i: usize) -> Result<(), Fail> {
     let m = &prep.mounts[i];
     let fs_attrs = m.attrs;
+    let fresh_root = prep.root_dir.is_none();
     match &m.op {
         PreparedOp::Bind { .. } | PreparedOp::Overlay { .. } => {
             let src = Fd(prep.mount_fds[i]);
@@ -302,8 +348,7 @@ pub fn apply(prep: &mut Prepared, root: RawFd, i: usize) -> Result<(), Fail> {
             } else {
                 Kind::File
             };
-            let t = target_fd(root, &m.target, kind)?;
-            sys::move_mount_fd(src.0, t.0).ctx(Call::MoveMount)
+            attach(root, &m.target, kind, src.0, fresh_root)
         }
         PreparedOp::Tmpfs { size, mode } => {
             let mnt = match size {
@@ -314,20 +359,14 @@ pub fn apply(prep: &mut Prepared, root: RawFd, i: usize) -> Result<(), Fail> {
                 )?,
                 None => new_fs(c"tmpfs", &[(c"mode", Some(mode))], fs_attrs)?,
             };
-            let t = target_fd(root, &m.target, Kind::Dir)?;
-            sys::move_mount_fd(mnt.0, t.0).ctx(Call::MoveMount)
+            attach(root, &m.target, Kind::Dir, mnt.0, fresh_root)
         }
         PreparedOp::Proc => {
             let attrs = fs_attrs | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
             let mnt = new_fs(c"proc", &[], attrs)?;
-            let t = target_fd(root, &m.target, Kind::Dir)?;
-            sys::move_mount_fd(mnt.0, t.0).ctx(Call::MoveMount)?;
-            let procfd =
-                Fd(
-                    sys::open_in_root(root, &m.target.rel, libc::O_PATH | libc::O_DIRECTORY)
-                        .ctx(Call::Openat2)?,
-                );
-            protect_proc(procfd.0)
+            attach(root, &m.target, Kind::Dir, mnt.0, fresh_root)?;
+            // The fsmount fd now refers to the attached proc itself: no second lookup.
+            protect_proc(mnt.0)
         }
         PreparedOp::Dev => {
             // nodev would defeat the device binds; read-only is applied after populating.
@@ -339,35 +378,31 @@ pub fn apply(prep: &mut Prepared, root: RawFd, i: usize) -> Result<(), Fail> {
                 &[(c"mode", Some(c"755")), (c"size", Some(c"64k"))],
                 attrs,
             )?;
-            let t = target_fd(root, &m.target, Kind::Dir)?;
-            sys::move_mount_fd(mnt.0, t.0).ctx(Call::MoveMount)?;
-            let dev = Fd(
-                sys::open_in_root(root, &m.target.rel, libc::O_PATH | libc::O_DIRECTORY)
-                    .ctx(Call::Openat2)?,
-            );
-            populate_dev(dev.0)?;
+            attach(root, &m.target, Kind::Dir, mnt.0, fresh_root)?;
+            // Populated through the fsmount fd, which now refers to the attached tmpfs.
+            populate_dev(mnt.0)?;
             if fs_attrs & MOUNT_ATTR_RDONLY != 0 {
-                sys::mount_setattr_fd(dev.0, false, MOUNT_ATTR_RDONLY).ctx(Call::MountSetattr)?;
+                sys::mount_setattr_fd(mnt.0, false, MOUNT_ATTR_RDONLY).ctx(Call::MountSetattr)?;
             }
             Ok(())
         }
         PreparedOp::Devpts => {
             let mnt = devpts(fs_attrs)?;
-            let t = target_fd(root, &m.target, Kind::Dir)?;
-            sys::move_mount_fd(mnt.0, t.0).ctx(Call::MoveMount)
+            attach(root, &m.target, Kind::Dir, mnt.0, fresh_root)
         }
         PreparedOp::Mqueue => {
             let attrs = fs_attrs | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
             let mnt = new_fs(c"mqueue", &[], attrs)?;
-            let t = target_fd(root, &m.target, Kind::Dir)?;
-            sys::move_mount_fd(mnt.0, t.0).ctx(Call::MoveMount)
+            attach(root, &m.target, Kind::Dir, mnt.0, fresh_root)
         }
         PreparedOp::Dir { mode } => {
             let parent = parent_dir(root, &m.target)?;
-            if mkdirat(parent.0, &m.target.name, 0o700)? {
+            if mkdirat(parent.or(root), &m.target.name, 0o700)? {
                 // SAFETY: NUL-terminated name; explicit chmod so the umask cannot narrow it.
-                sys::cvt(unsafe { libc::fchmodat(parent.0, m.target.name.as_ptr(), *mode, 0) })
-                    .ctx(Call::Fchmod)?;
+                sys::cvt(unsafe {
+                    libc::fchmodat(parent.or(root), m.target.name.as_ptr(), *mode, 0)
+                })
+                .ctx(Call::Fchmod)?;
             }
             if fs_attrs != 0 {
                 let t = target_fd(root, &m.target, Kind::Dir)?;
@@ -378,7 +413,7 @@ pub fn apply(prep: &mut Prepared, root: RawFd, i: usize) -> Result<(), Fail> {
         PreparedOp::File { content, mode } => {
             let parent = parent_dir(root, &m.target)?;
             let flags = libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC | libc::O_NOFOLLOW;
-            let f = Fd(openat(parent.0, &m.target.name, flags, 0o600).ctx(Call::Open)?);
+            let f = Fd(openat(parent.or(root), &m.target.name, flags, 0o600).ctx(Call::Open)?);
             sys::write_all(f.0, content).ctx(Call::Write)?;
             // SAFETY: fchmod on an fd we own.
             sys::cvt(unsafe { libc::fchmod(f.0, *mode) }).ctx(Call::Fchmod)?;
@@ -392,9 +427,11 @@ pub fn apply(prep: &mut Prepared, root: RawFd, i: usize) -> Result<(), Fail> {
         PreparedOp::Symlink { link } => {
             let parent = parent_dir(root, &m.target)?;
             // SAFETY: NUL-terminated strings.
-            sys::cvt(unsafe { libc::symlinkat(link.as_ptr(), parent.0, m.target.name.as_ptr()) })
-                .ctx(Call::Symlink)
-                .map(drop)
+            sys::cvt(unsafe {
+                libc::symlinkat(link.as_ptr(), parent.or(root), m.target.name.as_ptr())
+            })
+            .ctx(Call::Symlink)
+            .map(drop)
         }
     }
 }
@@ -428,6 +465,8 @@ const DEV_LINKS: [(&CStr, &CStr); 6] = [
     (c"core", c"/proc/kcore"),
 ];
 
+/// Fill a fresh /dev tmpfs. Every name is created here, in a superblock nothing else can
+/// reach yet, and move_mount does not follow symlinks: mounts are attached by name.
 fn populate_dev(dev: RawFd) -> Result<(), Fail> {
     for (name, host) in DEVICES {
         let src = match sys::open_tree(libc::AT_FDCWD, host, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC) {
@@ -440,33 +479,18 @@ fn populate_dev(dev: RawFd) -> Result<(), Fail> {
             .ctx(Call::MountSetattr)?;
         let flags = libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY | libc::O_NOFOLLOW;
         sys::close(openat(dev, name, flags, 0o666).ctx(Call::Open)?);
-        let t = Fd(openat(dev, name, libc::O_PATH | libc::O_NOFOLLOW, 0).ctx(Call::Open)?);
-        sys::move_mount_fd(src.0, t.0).ctx(Call::MoveMount)?;
+        sys::move_mount_at(src.0, dev, name).ctx(Call::MoveMount)?;
     }
     mkdirat(dev, c"pts", 0o755)?;
     let pts = devpts(0)?;
-    let t = Fd(openat(
-        dev,
-        c"pts",
-        libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW,
-        0,
-    )
-    .ctx(Call::Open)?);
-    sys::move_mount_fd(pts.0, t.0).ctx(Call::MoveMount)?;
+    sys::move_mount_at(pts.0, dev, c"pts").ctx(Call::MoveMount)?;
     mkdirat(dev, c"shm", 0o755)?;
     let shm = new_fs(
         c"tmpfs",
         &[(c"mode", Some(c"1777"))],
         MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
     )?;
-    let t = Fd(openat(
-        dev,
-        c"shm",
-        libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW,
-        0,
-    )
-    .ctx(Call::Open)?);
-    sys::move_mount_fd(shm.0, t.0).ctx(Call::MoveMount)?;
+    sys::move_mount_at(shm.0, dev, c"shm").ctx(Call::MoveMount)?;
     for (name, link) in DEV_LINKS {
         // SAFETY: NUL-terminated strings.
         sys::cvt(unsafe { libc::symlinkat(link.as_ptr(), dev, name.as_ptr()) })
@@ -491,29 +515,36 @@ const PROC_MASKED: [&CStr; 9] = [
 /// Paths of a new proc made read-only (the OCI runtime defaults).
 const PROC_READ_ONLY: [&CStr; 5] = [c"sys", c"sysrq-trigger", c"irq", c"bus", c"fs"];
 
+/// Mask and write-protect the kernel interfaces of a new proc. procfs entries cannot be
+/// replaced by anyone, so they are looked up and mounted on by name.
 fn protect_proc(proc: RawFd) -> Result<(), Fail> {
     for name in PROC_MASKED {
-        match openat(proc, name, libc::O_PATH | libc::O_NOFOLLOW, 0) {
-            Ok(fd) => {
-                let t = Fd(fd);
-                mask(t.0, -1)?;
-            }
-            Err(Errno::ENOENT) => {}
-            Err(e) => return Err(Fail::new(Call::Open, e)),
+        // SAFETY: st is plain data filled by the kernel; name is NUL-terminated.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        let r = unsafe { libc::fstatat(proc, name.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) };
+        match sys::cvt(r) {
+            Ok(_) => {}
+            Err(Errno::ENOENT) => continue,
+            Err(e) => return Err(Fail::new(Call::Stat, e)),
         }
+        let cover = if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
+            let ro = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+            new_fs(c"tmpfs", &[(c"size", Some(c"4k"))], ro)?
+        } else {
+            dev_null_clone()?
+        };
+        sys::move_mount_at(cover.0, proc, name).ctx(Call::MoveMount)?;
     }
     for name in PROC_READ_ONLY {
-        match openat(proc, name, libc::O_PATH | libc::O_NOFOLLOW, 0) {
-            Ok(fd) => {
-                let t = Fd(fd);
-                rebind_with(
-                    t.0,
-                    MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
-                )?;
-            }
-            Err(Errno::ENOENT) => {}
-            Err(e) => return Err(Fail::new(Call::Open, e)),
-        }
+        let flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_SYMLINK_NOFOLLOW;
+        let clone = match sys::open_tree(proc, name, flags) {
+            Ok(fd) => Fd(fd),
+            Err(Errno::ENOENT) => continue,
+            Err(e) => return Err(Fail::new(Call::OpenTree, e)),
+        };
+        let ro = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+        sys::mount_setattr_fd(clone.0, true, ro).ctx(Call::MountSetattr)?;
+        sys::move_mount_at(clone.0, proc, name).ctx(Call::MoveMount)?;
     }
     Ok(())
 }

@@ -160,6 +160,8 @@ pub struct Prepared {
     pub setgroups_denied: bool,
     /// The index of the step at which init forks the payload (None: no init).
     pub init_fork_at: Option<usize>,
+    /// The payload's stack while it still shares init's memory (see child::start_init).
+    pub payload_stack: Option<super::sys::ChildStack>,
     /// File descriptors 3..3+n passed through (socket activation).
     pub listen_fds: u32,
     /// The signal mask to restore before execve.
@@ -485,12 +487,27 @@ pub fn prepare(
         keep_caps: plan.steps.contains(&Step::SetCapabilities),
         become_ns_root: become_ns_root(plan),
         setgroups_denied,
+        payload_stack: match init_fork_at {
+            Some(_) => Some(
+                super::sys::ChildStack::new(PAYLOAD_STACK_BYTES).map_err(|errno| {
+                    ExecError::Syscall {
+                        call: "mmap",
+                        errno,
+                    }
+                })?,
+            ),
+            None => None,
+        },
         init_fork_at,
         listen_fds: plan.systemd.listen_fds.as_ref().map_or(0, |l| l.count),
         saved_mask,
         cap_last_cap: 40,
     })
 }
+
+/// The payload runs only its last steps (seccomp, execve) on this stack; generous, and
+/// only the pages it touches are ever allocated.
+const PAYLOAD_STACK_BYTES: usize = 256 * 1024;
 
 /// See [`Prepared::become_ns_root`].
 fn become_ns_root(plan: &Plan) -> bool {

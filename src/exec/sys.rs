@@ -11,6 +11,7 @@ use std::os::fd::RawFd;
 
 pub const AT_EMPTY_PATH: u32 = 0x1000;
 pub const AT_RECURSIVE: u32 = 0x8000;
+pub const AT_SYMLINK_NOFOLLOW: u32 = libc::AT_SYMLINK_NOFOLLOW as u32;
 pub const OPEN_TREE_CLONE: u32 = 1;
 pub const OPEN_TREE_CLOEXEC: u32 = libc::O_CLOEXEC as u32;
 pub const MOVE_MOUNT_F_EMPTY_PATH: u32 = 0x4;
@@ -86,12 +87,75 @@ pub unsafe fn clone3(args: &CloneArgs) -> Result<libc::pid_t, Errno> {
     check(ret).map(|p| p as libc::pid_t)
 }
 
-/// A plain fork through the raw syscall (glibc's fork runs atfork handlers and assumes a
-/// process it created itself).
-pub fn fork_raw() -> Result<libc::pid_t, Errno> {
-    // SAFETY: fork semantics (no shared memory); the child only makes syscalls.
-    let ret = unsafe { libc::syscall(libc::SYS_clone, libc::SIGCHLD as libc::c_ulong, 0, 0, 0, 0) };
-    check(ret).map(|p| p as libc::pid_t)
+/// The stack of a CLONE_VM child: an anonymous mapping whose lowest page is PROT_NONE, so
+/// an overflow faults instead of writing over the memory it shares with its parent.
+#[derive(Debug)]
+pub struct ChildStack {
+    base: *mut libc::c_void,
+    len: usize,
+}
+
+impl ChildStack {
+    /// Map `len` bytes (a multiple of the page size). Pages are only touched when used.
+    pub fn new(len: usize) -> Result<ChildStack, Errno> {
+        // SAFETY: a fresh private anonymous mapping; no existing memory is affected.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if base == libc::MAP_FAILED {
+            return Err(Errno::last());
+        }
+        let stack = ChildStack { base, len };
+        // SAFETY: the first page of the mapping made above.
+        if unsafe { libc::mprotect(base, 4096, libc::PROT_NONE) } != 0 {
+            return Err(Errno::last());
+        }
+        Ok(stack)
+    }
+
+    /// The initial stack pointer (the high end: stacks grow down; page-aligned).
+    pub fn top(&self) -> *mut libc::c_void {
+        self.base.wrapping_byte_add(self.len)
+    }
+}
+
+impl Drop for ChildStack {
+    fn drop(&mut self) {
+        // SAFETY: unmapping exactly the mapping this value owns.
+        unsafe {
+            libc::munmap(self.base, self.len);
+        }
+    }
+}
+
+/// Start `entry(arg)` in a child that shares this process's memory and runs on `stack_top`
+/// (CLONE_VM | CLONE_VFORK, SIGCHLD on exit): no page tables are copied, and the caller
+/// stays suspended until the child has called execve or exited, so the two never run at
+/// the same time in the shared memory.
+///
+/// # Safety
+/// `stack_top` must be the top of a [`ChildStack`] that nothing else uses, and `entry`
+/// must end in execve or _exit without unwinding; `arg` must be valid for `entry`.
+pub unsafe fn clone_vfork(
+    entry: extern "C" fn(*mut libc::c_void) -> libc::c_int,
+    stack_top: *mut libc::c_void,
+    arg: *mut libc::c_void,
+) -> Result<libc::pid_t, Errno> {
+    let flags = libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD;
+    // SAFETY: per this function's contract.
+    let pid = unsafe { libc::clone(entry, stack_top, flags, arg) };
+    if pid < 0 {
+        Err(Errno::last())
+    } else {
+        Ok(pid)
+    }
 }
 
 /// open_tree(dirfd, path, flags): a detached copy of a mount tree when OPEN_TREE_CLONE.
@@ -121,6 +185,24 @@ pub fn move_mount_fd(from_fd: RawFd, to_fd: RawFd) -> Result<(), Errno> {
             to_fd,
             EMPTY.as_ptr(),
             MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH,
+        )
+    })
+    .map(drop)
+}
+
+/// Attach the detached mount `from_fd` on `name` in the directory `dir`. Without
+/// MOVE_MOUNT_T_SYMLINKS the kernel does not follow a symlink in `name`, so the mount lands
+/// on exactly that directory entry.
+pub fn move_mount_at(from_fd: RawFd, dir: RawFd, name: &CStr) -> Result<(), Errno> {
+    // SAFETY: NUL-terminated strings.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_move_mount,
+            from_fd,
+            EMPTY.as_ptr(),
+            dir,
+            name.as_ptr(),
+            MOVE_MOUNT_F_EMPTY_PATH,
         )
     })
     .map(drop)

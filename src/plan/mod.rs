@@ -298,6 +298,38 @@ pub struct SeccompArgPlan {
     pub mask: u64,
 }
 
+impl SeccompRulePlan {
+    pub fn new(syscall: &str, action: SeccompAction, args: Vec<SeccompArgPlan>) -> Self {
+        SeccompRulePlan {
+            syscall: syscall.to_string(),
+            action,
+            args,
+        }
+    }
+}
+
+impl SeccompArgPlan {
+    /// `arg[index] op value` (any operator but `MaskedEq`).
+    pub fn compare(index: u8, op: SeccompOp, value: u64) -> Self {
+        SeccompArgPlan {
+            index,
+            op,
+            value,
+            mask: 0,
+        }
+    }
+
+    /// `arg[index] & mask == value`.
+    pub fn masked(index: u8, mask: u64, value: u64) -> Self {
+        SeccompArgPlan {
+            index,
+            op: SeccompOp::MaskedEq,
+            value,
+            mask,
+        }
+    }
+}
+
 /// A Landlock ruleset.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LandlockPlan {

@@ -10,6 +10,7 @@ use crate::diag::{did_you_mean, Diagnostic, Diagnostics, FileId, Sources, Span};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 /// How deep `extends` chains may go.
 pub const MAX_EXTENDS_DEPTH: usize = 32;
@@ -23,11 +24,49 @@ pub struct Loaded {
     /// Every file read, for diagnostics.
     pub sources: Sources,
     /// The merged tree, each value with its origin.
-    pub tree: Node,
+    pub tree: Arc<Node>,
     /// Key path → origin of every merged value.
-    pub origins: BTreeMap<String, Span>,
+    pub origins: Origins,
     /// The files in merge order (bases first, this profile last).
     pub layers: Vec<String>,
+}
+
+/// Key path (`mount[2].target`) → origin of every merged value, built from the tree on
+/// first use: only diagnostics without a span and `explain` need it, and building it
+/// formats every key path of the profile.
+#[derive(Debug, Clone)]
+pub struct Origins {
+    tree: Arc<Node>,
+    map: OnceLock<BTreeMap<String, Span>>,
+}
+
+impl Origins {
+    fn new(tree: Arc<Node>) -> Origins {
+        Origins {
+            tree,
+            map: OnceLock::new(),
+        }
+    }
+
+    fn map(&self) -> &BTreeMap<String, Span> {
+        self.map.get_or_init(|| {
+            let mut all = Vec::new();
+            self.tree.walk("", &mut all);
+            all.into_iter()
+                .filter(|(k, _)| !k.is_empty())
+                .map(|(k, n)| (k, n.origin().clone()))
+                .collect()
+        })
+    }
+
+    /// The origin of exactly this key.
+    pub fn get(&self, key: &str) -> Option<&Span> {
+        self.map().get(key)
+    }
+
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.map().contains_key(key)
+    }
 }
 
 impl Loaded {
@@ -144,7 +183,21 @@ fn finish(mut loader: Loader, name: &str) -> Result<Loaded, LoadError> {
     let Some(tree) = tree.filter(|_| !loader.diags.has_errors()) else {
         return Err(loader.fail());
     };
-    let profile = match Profile::deserialize(tree.to_value()) {
+    let merged = match loader.whole.take() {
+        Some(profile) => {
+            // Compared as JSON, where a NaN (`cpus = nan`) equals itself.
+            debug_assert_eq!(
+                Profile::deserialize(tree.to_value())
+                    .ok()
+                    .and_then(|p| serde_json::to_string(&p).ok()),
+                serde_json::to_string(&profile).ok(),
+                "a single layer reads the same from its text as from its tree"
+            );
+            Ok(profile)
+        }
+        None => Profile::deserialize(tree.to_value()),
+    };
+    let profile = match merged {
         Ok(p) => p,
         Err(e) => {
             // Each layer was valid alone; a merged result can still mix types (a list
@@ -156,13 +209,8 @@ fn finish(mut loader: Loader, name: &str) -> Result<Loaded, LoadError> {
             return Err(loader.fail());
         }
     };
-    let mut all = Vec::new();
-    tree.walk("", &mut all);
-    let origins = all
-        .into_iter()
-        .filter(|(k, _)| !k.is_empty())
-        .map(|(k, n)| (k, n.origin().clone()))
-        .collect();
+    let tree = Arc::new(tree);
+    let origins = Origins::new(Arc::clone(&tree));
     Ok(Loaded {
         name: name.to_owned(),
         profile,
@@ -171,6 +219,19 @@ fn finish(mut loader: Loader, name: &str) -> Result<Loaded, LoadError> {
         origins,
         layers: loader.layers,
     })
+}
+
+/// A layer's text and where it came from.
+struct Source {
+    /// The name shown in diagnostics (as the user wrote it).
+    display: String,
+    text: String,
+    /// The directory relative `extends` entries are resolved against.
+    dir: Option<PathBuf>,
+    /// What tells two layers apart for cycle and diamond detection.
+    identity: String,
+    /// What `${PROFILE_DIR}` stands for: the canonical directory of the file, if any.
+    profile_dir: Option<String>,
 }
 
 #[derive(Default)]
@@ -184,6 +245,10 @@ struct Loader {
     merged: Vec<String>,
     /// The top layer's (name, text) when it does not come from a file.
     inline: Option<(String, String)>,
+    /// The typed top layer, when it is the whole profile: it extends nothing and has no
+    /// `${PROFILE_DIR}` to substitute, so its merged tree holds exactly what its text does
+    /// and need not be deserialized a second time.
+    whole: Option<Profile>,
 }
 
 impl Loader {
@@ -201,7 +266,13 @@ impl Loader {
         referrer: Option<&Span>,
         stack: &mut Vec<(String, String)>,
     ) -> Option<Node> {
-        let (display, text, dir, identity) = self.read(name, referrer)?;
+        let Source {
+            display,
+            text,
+            dir,
+            identity,
+            profile_dir,
+        } = self.read(name, referrer)?;
         if stack.iter().any(|(id, _)| *id == identity) {
             // Shown by the names the user wrote (relative paths), not the canonical ones.
             let chain = stack
@@ -228,9 +299,12 @@ impl Loader {
             );
             return None;
         }
-        let file = self.sources.add(display.clone(), text);
-        let text = self.sources.files[file].text.clone();
-        let node = self.parse(file, &text)?;
+        // Parsed before it joins `sources` (which then owns it), under the id it gets there.
+        let file = self.sources.files.len();
+        let parsed = self.parse(file, &text, profile_dir.as_deref());
+        let mentions_profile_dir = text.contains("${PROFILE_DIR}");
+        self.sources.add(display.clone(), text);
+        let (node, typed) = parsed?;
         let Node::Table {
             mut entries,
             origin,
@@ -239,6 +313,9 @@ impl Loader {
             return None;
         };
         let extends = entries.remove("extends");
+        if stack.is_empty() && extends.is_none() && !mentions_profile_dir {
+            self.whole = Some(typed);
+        }
         stack.push((identity, display));
         let mut merged: Option<Node> = None;
         if let Some(Node::Array { items, .. }) = extends {
@@ -275,20 +352,30 @@ impl Loader {
         })
     }
 
-    /// Read a layer's text. Returns (display name, text, directory for relative paths,
-    /// identity for cycle detection).
-    fn read(
-        &mut self,
-        name: &str,
-        referrer: Option<&Span>,
-    ) -> Option<(String, String, Option<PathBuf>, String)> {
+    /// Read a layer's text.
+    fn read(&mut self, name: &str, referrer: Option<&Span>) -> Option<Source> {
         if let Some((inline, text)) = self.inline.take() {
-            let dir = std::env::current_dir().ok();
-            return Some((inline.clone(), text, dir, format!("inline:{inline}")));
+            // Named after a file only when the name is one (a test may name its text so).
+            let profile_dir = std::fs::canonicalize(&inline)
+                .ok()
+                .and_then(|p| p.parent().map(|d| d.display().to_string()));
+            return Some(Source {
+                display: inline.clone(),
+                text,
+                dir: std::env::current_dir().ok(),
+                identity: format!("inline:{inline}"),
+                profile_dir,
+            });
         }
         if let Some(b) = name.strip_prefix("builtin:") {
             return match builtin::get(b) {
-                Some(text) => Some((name.to_owned(), text.to_owned(), None, name.to_owned())),
+                Some(text) => Some(Source {
+                    display: name.to_owned(),
+                    text: text.to_owned(),
+                    dir: None,
+                    identity: name.to_owned(),
+                    profile_dir: None,
+                }),
                 None => {
                     let hint = did_you_mean(b, builtin::names())
                         .map(|m| format!("did you mean `builtin:{m}`?"))
@@ -310,9 +397,21 @@ impl Loader {
         let path = Path::new(name);
         match std::fs::read_to_string(path) {
             Ok(text) => {
-                let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-                let dir = canonical.parent().map(Path::to_path_buf);
-                Some((name.to_owned(), text, dir, canonical.display().to_string()))
+                // Resolved once: the identity, the directory of relative `extends` and
+                // `${PROFILE_DIR}` all come from it.
+                let canonical = std::fs::canonicalize(path).ok();
+                let profile_dir = canonical
+                    .as_deref()
+                    .and_then(Path::parent)
+                    .map(|d| d.display().to_string());
+                let canonical = canonical.unwrap_or_else(|| path.to_path_buf());
+                Some(Source {
+                    display: name.to_owned(),
+                    text,
+                    dir: canonical.parent().map(Path::to_path_buf),
+                    identity: canonical.display().to_string(),
+                    profile_dir,
+                })
             }
             Err(e) => {
                 let what = if referrer.is_some() {
@@ -335,8 +434,17 @@ impl Loader {
         }
     }
 
-    /// Parse and validate one file on its own, and substitute `${PROFILE_DIR}`.
-    fn parse(&mut self, file: FileId, text: &str) -> Option<Node> {
+    /// Parse and validate one file on its own, and substitute `${PROFILE_DIR}` with
+    /// `profile_dir`.
+    ///
+    /// The text is parsed once: the span tree gives both the provenance tree and, through
+    /// toml's deserializer, the typed validation of this layer alone.
+    fn parse(
+        &mut self,
+        file: FileId,
+        text: &str,
+        profile_dir: Option<&str>,
+    ) -> Option<(Node, Profile)> {
         let whole = 0..text.len();
         let spans = match toml::de::DeTable::parse(text) {
             Ok(t) => t,
@@ -345,31 +453,44 @@ impl Loader {
                 return None;
             }
         };
+        let node = Node::from_table(spans.get_ref(), file, whole);
+        let version_span = spans
+            .get_ref()
+            .iter()
+            .find(|(k, _)| k.get_ref().as_ref() == "version")
+            .map(|(_, v)| v.span());
         // Typed validation of this layer alone: unknown keys and wrong types point here.
-        if let Err(e) = toml::from_str::<Profile>(text) {
-            self.toml_error(file, &e, text);
-            return None;
-        }
-        let values: toml::Table = match toml::from_str(text) {
-            Ok(t) => t,
+        // It is reported before a value the plain tree cannot hold, as when the typed and
+        // the plain reading were separate parses.
+        let typed = match Profile::deserialize(toml::Deserializer::from(spans)) {
+            Ok(p) => p,
             Err(e) => {
                 self.toml_error(file, &e, text);
                 return None;
             }
         };
-        match values.get("version") {
-            Some(toml::Value::Integer(1)) => {}
+        let mut node = match node {
+            Ok(n) => n,
+            Err(e) => {
+                self.toml_error(file, &e, text);
+                return None;
+            }
+        };
+        let version = match &node {
+            Node::Table { entries, .. } => entries.get("version"),
+            _ => None,
+        };
+        match version {
+            Some(Node::Scalar {
+                value: toml::Value::Integer(1),
+                ..
+            }) => {}
             Some(_) => {
-                let span = spans
-                    .get_ref()
-                    .iter()
-                    .find(|(k, _)| k.get_ref().as_ref() == "version")
-                    .map(|(_, v)| v.span());
                 self.diags.push(
                     Diagnostic::error("version", "unsupported profile format version")
                         .at(Span {
                             file,
-                            range: span.unwrap_or(0..0),
+                            range: version_span.unwrap_or(0..0),
                         })
                         .help("this stockade reads `version = 1`"),
                 );
@@ -384,15 +505,8 @@ impl Loader {
                 return None;
             }
         }
-        let mut node = Node::from_table(&values, spans.get_ref(), file, whole);
-        let dir = self
-            .sources
-            .get(file)
-            .filter(|f| !f.name.starts_with("builtin:"))
-            .and_then(|f| std::fs::canonicalize(&f.name).ok())
-            .and_then(|p| p.parent().map(|d| d.display().to_string()));
-        substitute_profile_dir(&mut node, dir.as_deref());
-        Some(node)
+        substitute_profile_dir(&mut node, profile_dir);
+        Some((node, typed))
     }
 
     fn toml_error(&mut self, file: FileId, e: &toml::de::Error, text: &str) {

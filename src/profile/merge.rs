@@ -75,9 +75,8 @@ mod tests {
     use crate::diag::Span;
 
     fn node(text: &str, file: usize) -> Node {
-        let table: toml::Table = toml::from_str(text).expect("test TOML");
         let spans = toml::de::DeTable::parse(text).expect("test TOML");
-        Node::from_table(&table, spans.get_ref(), file, 0..text.len())
+        Node::from_table(spans.get_ref(), file, 0..text.len()).expect("test TOML")
     }
 
     #[test]

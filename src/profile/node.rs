@@ -5,9 +5,11 @@
 //! point at them.
 
 use crate::diag::{FileId, Span};
+use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::ops::Range;
-use toml::de::{DeTable, DeValue};
+use toml::de::{DeTable, DeValue, ValueDeserializer};
+use toml::Spanned;
 
 /// A value with its origin.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,70 +37,66 @@ impl Node {
         }
     }
 
-    /// Build from a parsed document (`values`) and its span tree (`spans`), walked in
-    /// parallel: `toml::Table` gives typed values, `DeTable` gives the spans.
+    /// Build from a parsed document's span tree, the one parse of a file: `DeTable` holds
+    /// both the values and where they were written.
+    ///
+    /// Numbers and datetimes are converted by toml's own deserializer, so they read (and
+    /// fail: an integer beyond `i64`) exactly as a `toml::Table` parse of the text would.
     pub fn from_table(
-        values: &toml::Table,
         spans: &DeTable<'_>,
         file: FileId,
         whole: Range<usize>,
-    ) -> Node {
+    ) -> Result<Node, toml::de::Error> {
         let mut entries = BTreeMap::new();
-        for (key, value) in values {
-            let found = spans
-                .iter()
-                .find(|(k, _)| k.get_ref().as_ref() == key.as_str());
-            let (span, de) = match found {
-                // The whole `key = value` entry: `explain` shows where the line starts, and
-                // `Loaded::locate` narrows compiler errors to the value (or keeps the entry
-                // when the key's presence is the mistake).
-                Some((k, v)) => (k.span().start..v.span().end, Some(v.get_ref())),
-                None => (whole.clone(), None),
-            };
-            entries.insert(key.clone(), Node::from_value(value, de, file, span));
+        for (key, value) in spans {
+            // The whole `key = value` entry: `explain` shows where the line starts, and
+            // `Loaded::locate` narrows compiler errors to the value (or keeps the entry
+            // when the key's presence is the mistake).
+            let span = key.span().start..value.span().end;
+            let node = Node::from_value(value.get_ref(), value.span(), file, span)?;
+            entries.insert(key.get_ref().as_ref().to_owned(), node);
         }
-        Node::Table {
+        Ok(Node::Table {
             entries,
             origin: Span { file, range: whole },
-        }
+        })
     }
 
+    /// `value_span` is the value's own span (for error messages), `span` its origin.
     fn from_value(
-        value: &toml::Value,
-        de: Option<&DeValue<'_>>,
+        value: &DeValue<'_>,
+        value_span: Range<usize>,
         file: FileId,
         span: Range<usize>,
-    ) -> Node {
-        let origin = Span {
-            file,
-            range: span.clone(),
-        };
-        match value {
-            toml::Value::Table(t) => match de {
-                Some(DeValue::Table(dt)) => Node::from_table(t, dt, file, span),
-                _ => Node::from_table(t, &DeTable::default(), file, span),
-            },
-            toml::Value::Array(items) => {
-                let de_items = match de {
-                    Some(DeValue::Array(a)) => Some(a),
-                    _ => None,
-                };
+    ) -> Result<Node, toml::de::Error> {
+        Ok(match value {
+            DeValue::Table(t) => Node::from_table(t, file, span)?,
+            DeValue::Array(items) => {
                 let items = items
                     .iter()
-                    .enumerate()
-                    .map(|(i, v)| {
-                        let d = de_items.and_then(|a| a.get(i));
-                        let s = d.map_or(span.clone(), |d| d.span());
-                        Node::from_value(v, d.map(|d| d.get_ref()), file, s)
-                    })
-                    .collect();
-                Node::Array { items, origin }
+                    .map(|d| Node::from_value(d.get_ref(), d.span(), file, d.span()))
+                    .collect::<Result<_, _>>()?;
+                Node::Array {
+                    items,
+                    origin: Span { file, range: span },
+                }
             }
-            scalar => Node::Scalar {
-                value: scalar.clone(),
-                origin,
+            DeValue::String(s) => Node::Scalar {
+                value: toml::Value::String(s.as_ref().to_owned()),
+                origin: Span { file, range: span },
             },
-        }
+            DeValue::Boolean(b) => Node::Scalar {
+                value: toml::Value::Boolean(*b),
+                origin: Span { file, range: span },
+            },
+            DeValue::Integer(_) | DeValue::Float(_) | DeValue::Datetime(_) => {
+                let de = ValueDeserializer::from(Spanned::new(value_span, value.clone()));
+                Node::Scalar {
+                    value: toml::Value::deserialize(de)?,
+                    origin: Span { file, range: span },
+                }
+            }
+        })
     }
 
     /// Back to a plain TOML value (for typed deserialization of the merged result).

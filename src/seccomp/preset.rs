@@ -20,7 +20,7 @@
 //! bits would be bypassed by a caller setting garbage in the upper half.
 
 use super::groups;
-use crate::plan::{SeccompAction, SeccompArgPlan, SeccompOp, SeccompRulePlan};
+use crate::plan::{SeccompAction, SeccompArgPlan, SeccompRulePlan};
 
 const CLONE_NEWUSER: u64 = 0x1000_0000;
 const TIOCSTI: u64 = 0x5412;
@@ -61,23 +61,6 @@ const DENIED_CALLS: &[&str] = &[
     "open_by_handle_at",
 ];
 
-fn rule(syscall: &str, action: SeccompAction, args: Vec<SeccompArgPlan>) -> SeccompRulePlan {
-    SeccompRulePlan {
-        syscall: syscall.to_string(),
-        action,
-        args,
-    }
-}
-
-fn masked(index: u8, mask: u64, value: u64) -> SeccompArgPlan {
-    SeccompArgPlan {
-        index,
-        op: SeccompOp::MaskedEq,
-        value,
-        mask,
-    }
-}
-
 /// Rules of the default preset; `deny` is the profile's deny action (default errno:EPERM).
 pub fn default_rules(deny: SeccompAction) -> Vec<SeccompRulePlan> {
     let mut names: Vec<&str> = DENIED_GROUPS
@@ -87,27 +70,37 @@ pub fn default_rules(deny: SeccompAction) -> Vec<SeccompRulePlan> {
         .collect();
     names.sort_unstable();
     names.dedup();
-    let mut rules: Vec<SeccompRulePlan> =
-        names.into_iter().map(|s| rule(s, deny, vec![])).collect();
+    let mut rules: Vec<SeccompRulePlan> = names
+        .into_iter()
+        .map(|s| SeccompRulePlan::new(s, deny, vec![]))
+        .collect();
 
     for call in ["unshare", "clone"] {
         // Both take the flags in argument 0 on x86_64 (clone's order differs on s390 only).
-        rules.push(rule(
+        rules.push(SeccompRulePlan::new(
             call,
             deny,
-            vec![masked(0, CLONE_NEWUSER, CLONE_NEWUSER)],
+            vec![SeccompArgPlan::masked(0, CLONE_NEWUSER, CLONE_NEWUSER)],
         ));
     }
-    rules.push(rule(
+    rules.push(SeccompRulePlan::new(
         "clone3",
         SeccompAction::Errno { errno: ENOSYS },
         vec![],
     ));
     for request in [TIOCSTI, TIOCLINUX] {
-        rules.push(rule("ioctl", deny, vec![masked(1, LOW_32, request)]));
+        rules.push(SeccompRulePlan::new(
+            "ioctl",
+            deny,
+            vec![SeccompArgPlan::masked(1, LOW_32, request)],
+        ));
     }
     for (mask, value) in complement_blocks(SAFE_PERSONALITIES) {
-        rules.push(rule("personality", deny, vec![masked(0, mask, value)]));
+        rules.push(SeccompRulePlan::new(
+            "personality",
+            deny,
+            vec![SeccompArgPlan::masked(0, mask, value)],
+        ));
     }
     rules
 }
@@ -245,15 +238,16 @@ mod tests {
         let clone3 = rules.iter().find(|r| r.syscall == "clone3").unwrap();
         assert_eq!(clone3.action, SeccompAction::Errno { errno: 38 });
         let newuser = |s: &str| {
-            rules
-                .iter()
-                .any(|r| r.syscall == s && r.args == [masked(0, CLONE_NEWUSER, CLONE_NEWUSER)])
+            rules.iter().any(|r| {
+                r.syscall == s
+                    && r.args == [SeccompArgPlan::masked(0, CLONE_NEWUSER, CLONE_NEWUSER)]
+            })
         };
         assert!(newuser("clone") && newuser("unshare"));
         for req in [TIOCSTI, TIOCLINUX] {
-            assert!(rules
-                .iter()
-                .any(|r| r.syscall == "ioctl" && r.args == [masked(1, LOW_32, req)]));
+            assert!(rules.iter().any(
+                |r| r.syscall == "ioctl" && r.args == [SeccompArgPlan::masked(1, LOW_32, req)]
+            ));
         }
     }
 

@@ -359,3 +359,30 @@ pub fn need_user() -> Option<(u32, u32)> {
         }
     }
 }
+
+/// For a `pre_exec` closure: put each `(fd, target)` at `target`, inheritable across execve.
+///
+/// Each source is first duplicated above every target (close-on-exec), then `dup2`ed from
+/// there. A direct `dup2` goes wrong when the test process happens to hold the source at
+/// the very number wanted (dup2 onto itself keeps FD_CLOEXEC, so execve closes it) or at
+/// another pair's target (overwritten before it is placed). Async-signal-safe, no allocation.
+pub fn place_fds(pairs: &[(i32, i32)]) -> std::io::Result<()> {
+    let mut high = [-1; 8];
+    if pairs.len() > high.len() {
+        return Err(std::io::Error::from_raw_os_error(libc::EINVAL));
+    }
+    for (i, (fd, _)) in pairs.iter().enumerate() {
+        // SAFETY: fcntl with integer arguments.
+        high[i] = unsafe { libc::fcntl(*fd, libc::F_DUPFD_CLOEXEC, 100) };
+        if high[i] < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    for (i, (_, target)) in pairs.iter().enumerate() {
+        // SAFETY: dup2 with integer arguments; high[i] >= 100 differs from every target.
+        if unsafe { libc::dup2(high[i], *target) } < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}

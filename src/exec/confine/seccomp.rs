@@ -1,18 +1,27 @@
 //! seccomp: compile the plan's filter to classic BPF in the parent, load it in the child.
 //!
-//! libseccomp generates the BPF (its generator allocates, so it must not run in the child).
-//! libseccomp 2.5.4 has no `seccomp_export_bpf_mem`, so the program is exported to a memfd
-//! and read back; the child then only calls seccomp(2) on a ready `sock_fprog`.
+//! Two compilers, one meaning. The usual shape (native ABI only, one action per syscall)
+//! is written directly by `crate::seccomp::bpf`: no libseccomp rule database, generator or
+//! memfd on the launch path (they were ~2.6M instructions for the default preset). Every
+//! other shape (extra ABIs, different actions for one syscall under different conditions,
+//! errno values libseccomp refuses) goes through libseccomp as before. The equivalence
+//! tests (`src/seccomp/equiv_tests.rs`, a child module of this one) evaluate both programs
+//! on every syscall number, audit arch and argument boundary and require exact agreement.
 //!
-//! Architectures: the filter covers the native ABI. libseccomp's generated BPF sends every
-//! other audit architecture (i386 via `int 0x80`) to the bad-architecture action, and its
-//! x86_64 section sends x32 syscall numbers (bit 30 set) there too; we set that action to
-//! kill-process, so a 32-bit entry point cannot bypass a deny list. ABIs listed in
-//! `extra_architectures` get the same rules, translated by syscall name.
+//! libseccomp generates BPF with allocations, so it never runs in the child; 2.5.4 has no
+//! `seccomp_export_bpf_mem`, so its program is exported to a memfd and read back. The child
+//! only calls seccomp(2) on a ready `sock_fprog`.
+//!
+//! Architectures: the filter covers the native ABI. Every other audit architecture (i386
+//! via `int 0x80`) gets the bad-architecture action, and so do x32 syscall numbers (bit 30
+//! set) in the x86_64 section; that action is kill-process, so a 32-bit entry point cannot
+//! bypass a deny list. ABIs listed in `extra_architectures` get the same rules through
+//! libseccomp, translated by syscall name.
 
 use super::failure::{mark, Call};
 use super::ConfineError;
-use crate::plan::{SeccompAction, SeccompArgPlan, SeccompOp, SeccompPlan};
+use crate::plan::{SeccompAction, SeccompArgPlan, SeccompOp, SeccompPlan, SeccompRulePlan};
+use crate::seccomp::bpf;
 use libseccomp::{
     ScmpAction, ScmpArch, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall,
 };
@@ -32,6 +41,10 @@ const BPF_MAXINSNS: usize = 4096;
 
 /// The highest errno the kernel accepts in SECCOMP_RET_ERRNO (MAX_ERRNO).
 const MAX_ERRNO: i32 = 4095;
+
+/// The lowest errno libseccomp 2.5 refuses in SCMP_ACT_ERRNO (`seccomp_rule_add` and
+/// `seccomp_init` fail with EINVAL); proven by the equivalence tests.
+const LIBSECCOMP_MAX_ERRNO: i32 = 4095;
 
 /// Resolve a syscall name for the native architecture, as the filter will.
 /// `Some(n)` with `n >= 0`: the kernel number; `Some(n)` with `n < 0`: libseccomp knows the
@@ -91,6 +104,107 @@ fn scmp_arch(name: &str) -> Result<ScmpArch, ConfineError> {
 /// (libseccomp rejects them). A denied syscall libseccomp cannot resolve is an error: the
 /// filter would otherwise silently not deny it.
 pub fn compile_seccomp(plan: &SeccompPlan) -> Result<SeccompProgram, ConfineError> {
+    let rules = effective_rules(plan)?;
+    // The direct generator covers the usual shape (native ABI, one action per syscall) and
+    // skips libseccomp's rule database and generator, the bulk of this layer's launch cost.
+    if plan.extra_architectures.is_empty() {
+        if let Some(filter) = generate_direct(plan, &rules)? {
+            return Ok(SeccompProgram {
+                filter,
+                log: plan.log,
+            });
+        }
+    }
+    compile_with_libseccomp(plan, &rules)
+}
+
+/// A rule that reaches the filter: validated, its name resolved for the native ABI.
+pub(crate) struct Resolved<'a> {
+    rule: &'a SeccompRulePlan,
+    /// The native syscall number (negative: the name does not exist on this ABI).
+    nr: i32,
+}
+
+/// Apply the plan's override order and drop no-op rules, validating every action and
+/// argument and resolving each name once.
+fn effective_rules(plan: &SeccompPlan) -> Result<Vec<Resolved<'_>>, ConfineError> {
+    scmp_action(plan.default_action)?;
+    let keep = crate::seccomp::last_occurrences(&plan.rules);
+    let mut out = Vec::with_capacity(plan.rules.len());
+    for (rule, keep) in plan.rules.iter().zip(keep) {
+        if !keep || rule.action == plan.default_action {
+            continue;
+        }
+        scmp_action(rule.action)?;
+        for arg in &rule.args {
+            scmp_compare(arg)?;
+        }
+        let Some(nr) = resolve_syscall(&rule.syscall) else {
+            if rule.action == SeccompAction::Allow {
+                // Not allowing what cannot be named keeps an allow list closed.
+                continue;
+            }
+            return Err(ConfineError::UnknownSyscall(rule.syscall.clone()));
+        };
+        out.push(Resolved { rule, nr });
+    }
+    Ok(out)
+}
+
+/// The SECCOMP_RET_* value of an action (already validated by `scmp_action`).
+fn ret_value(action: SeccompAction) -> u32 {
+    match action {
+        SeccompAction::Allow => bpf::ret::ALLOW,
+        SeccompAction::Errno { errno } => bpf::ret::ERRNO | (errno as u32 & 0xffff),
+        SeccompAction::KillProcess => bpf::ret::KILL_PROCESS,
+        SeccompAction::KillThread => bpf::ret::KILL_THREAD,
+        SeccompAction::Trap => bpf::ret::TRAP,
+        SeccompAction::Log => bpf::ret::LOG,
+    }
+}
+
+/// The native-only filter without libseccomp; `Ok(None)` when the plan needs libseccomp.
+pub(crate) fn generate_direct(
+    plan: &SeccompPlan,
+    rules: &[Resolved<'_>],
+) -> Result<Option<Vec<libc::sock_filter>>, ConfineError> {
+    // libseccomp refuses errno values from LIBSECCOMP_MAX_ERRNO up (with an error the
+    // profile author sees); declining keeps that answer identical.
+    let too_big = |a: SeccompAction| matches!(a, SeccompAction::Errno { errno } if errno >= LIBSECCOMP_MAX_ERRNO);
+    if too_big(plan.default_action) || rules.iter().any(|r| too_big(r.rule.action)) {
+        return Ok(None);
+    }
+    let native: Vec<bpf::NativeRule<'_>> = rules
+        .iter()
+        // Names that do not exist on x86_64 have no number to match (libseccomp drops them).
+        .filter_map(|r| {
+            Some(bpf::NativeRule {
+                nr: u32::try_from(r.nr).ok()?,
+                ret: ret_value(r.rule.action),
+                args: &r.rule.args,
+            })
+        })
+        .collect();
+    let Some(filter) = bpf::generate(
+        ret_value(plan.default_action),
+        // KillThread (the library default) would leave the other threads of a payload running.
+        bpf::ret::KILL_PROCESS,
+        &native,
+    ) else {
+        return Ok(None);
+    };
+    if filter.len() > BPF_MAXINSNS {
+        return Err(ConfineError::TooLong(filter.len()));
+    }
+    Ok(Some(filter))
+}
+
+/// Compile through libseccomp: extra architectures, and per-syscall mixes of actions whose
+/// precedence is libseccomp's to define.
+pub(crate) fn compile_with_libseccomp(
+    plan: &SeccompPlan,
+    rules: &[Resolved<'_>],
+) -> Result<SeccompProgram, ConfineError> {
     let default = scmp_action(plan.default_action)?;
     let mut ctx = ScmpFilterContext::new(default).map_err(lib("seccomp_init"))?;
     // KillThread (the library default) would leave the other threads of a payload running.
@@ -105,25 +219,9 @@ pub fn compile_seccomp(plan: &SeccompPlan) -> Result<SeccompProgram, ConfineErro
             ctx.add_arch(arch).map_err(lib("seccomp_arch_add"))?;
         }
     }
-
-    let mut effective: Vec<&crate::plan::SeccompRulePlan> = Vec::new();
-    for rule in &plan.rules {
-        effective.retain(|r| !(r.syscall == rule.syscall && r.args == rule.args));
-        effective.push(rule);
-    }
-    for rule in effective {
-        if rule.action == plan.default_action {
-            continue;
-        }
+    for Resolved { rule, nr } in rules {
         let action = scmp_action(rule.action)?;
-        let Some(nr) = resolve_syscall(&rule.syscall) else {
-            if rule.action == SeccompAction::Allow {
-                // Not allowing what cannot be named keeps an allow list closed.
-                continue;
-            }
-            return Err(ConfineError::UnknownSyscall(rule.syscall.clone()));
-        };
-        let syscall = ScmpSyscall::from(nr);
+        let syscall = ScmpSyscall::from(*nr);
         let compares = rule
             .args
             .iter()
@@ -143,6 +241,16 @@ pub fn compile_seccomp(plan: &SeccompPlan) -> Result<SeccompProgram, ConfineErro
         filter: export(&ctx)?,
         log: plan.log,
     })
+}
+
+/// Both programs for one plan, for the equivalence tests: (direct, libseccomp).
+#[cfg(test)]
+pub(crate) fn compile_both(
+    plan: &SeccompPlan,
+) -> Result<(Option<Vec<libc::sock_filter>>, Vec<libc::sock_filter>), ConfineError> {
+    let rules = effective_rules(plan)?;
+    let direct = generate_direct(plan, &rules)?;
+    Ok((direct, compile_with_libseccomp(plan, &rules)?.filter))
 }
 
 fn lib(what: &'static str) -> impl Fn(libseccomp::error::SeccompError) -> ConfineError {
@@ -219,3 +327,9 @@ impl SeccompProgram {
         }
     }
 }
+
+// The equivalence proof of the direct generator against libseccomp (lives with the other
+// seccomp data in src/seccomp/, compiled here to reach the private compile functions).
+#[cfg(test)]
+#[path = "../../seccomp/equiv_tests.rs"]
+mod equiv_tests;

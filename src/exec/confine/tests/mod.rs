@@ -28,15 +28,6 @@ fn deny(syscall: &str, errno: i32, args: Vec<SeccompArgPlan>) -> SeccompRulePlan
     }
 }
 
-fn arg(index: u8, op: SeccompOp, value: u64) -> SeccompArgPlan {
-    SeccompArgPlan {
-        index,
-        op,
-        value,
-        mask: 0,
-    }
-}
-
 /// Print `SKIP: reason`, or fail when STOCKADE_TEST_REQUIRE=1 (CI) forbids skipping.
 fn skip(reason: &str) {
     assert!(

@@ -106,7 +106,11 @@ fn argument_conditions_hold_at_their_boundaries() {
     for (op, value, probes) in cases {
         let prog = compile_seccomp(&plan(
             SeccompAction::Allow,
-            vec![deny("close", libc::EDOM, vec![arg(0, *op, *value)])],
+            vec![deny(
+                "close",
+                libc::EDOM,
+                vec![SeccompArgPlan::compare(0, *op, *value)],
+            )],
         ))
         .unwrap();
         for (fd, denied) in *probes {
@@ -116,7 +120,7 @@ fn argument_conditions_hold_at_their_boundaries() {
         }
     }
     // masked-eq: (fd & 0xff0) == 0x3e0 → 992..=1007 denied.
-    let mut masked = arg(0, SeccompOp::MaskedEq, 0x3e0);
+    let mut masked = SeccompArgPlan::compare(0, SeccompOp::MaskedEq, 0x3e0);
     masked.mask = 0xff0;
     let prog = compile_seccomp(&plan(
         SeccompAction::Allow,
@@ -173,13 +177,20 @@ fn bad_input_is_an_error_not_a_weaker_filter() {
     assert!(bad(vec![deny("no_such_call", 1, vec![])], vec![]).contains("no_such_call"));
     assert!(bad(vec![deny("read", 5000, vec![])], vec![]).contains("5000"));
     assert!(bad(
-        vec![deny("read", 1, vec![arg(6, SeccompOp::Eq, 0)])],
+        vec![deny(
+            "read",
+            1,
+            vec![SeccompArgPlan::compare(6, SeccompOp::Eq, 0)]
+        )],
         vec![]
     )
     .contains("6"));
     assert!(bad(vec![], vec!["sparc"]).contains("sparc"));
     // Two comparisons of one argument in one rule are refused by libseccomp: an error.
-    let two = vec![arg(0, SeccompOp::Gt, 1), arg(0, SeccompOp::Lt, 9)];
+    let two = vec![
+        SeccompArgPlan::compare(0, SeccompOp::Gt, 1),
+        SeccompArgPlan::compare(0, SeccompOp::Lt, 9),
+    ];
     assert!(bad(vec![deny("close", 1, two)], vec![]).contains("close"));
 }
 
@@ -305,7 +316,13 @@ fn log_flag_loads() {
 fn an_oversized_filter_is_refused_in_the_parent() {
     // One comparison instruction at least per distinct value.
     let rules = (0..5000u64)
-        .map(|v| deny("fchdir", EPERM, vec![arg(0, SeccompOp::Eq, v)]))
+        .map(|v| {
+            deny(
+                "fchdir",
+                EPERM,
+                vec![SeccompArgPlan::compare(0, SeccompOp::Eq, v)],
+            )
+        })
         .collect();
     match compile_seccomp(&plan(SeccompAction::Allow, rules)) {
         Ok(p) => panic!("{} instructions accepted", p.filter.len()),
