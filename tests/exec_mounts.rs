@@ -624,6 +624,74 @@ content = "x"
     assert!(inside.join("via-abs").is_dir() && inside.join("via-rel").is_file());
 }
 
+/// The same in a tmpfs root, where missing targets are created first and attached by name:
+/// a target whose ancestor, or which itself, is a symlink from a bind-mounted host tree
+/// (pointing at a host path) is still resolved inside the root.
+#[test]
+fn mount_targets_cannot_escape_a_tmpfs_root() {
+    if need_sandbox() {
+        return;
+    }
+    let dir = TempDir::new("escape-tmpfs");
+    let outside = dir.join("outside");
+    let links = dir.join("links");
+    std::fs::create_dir_all(&outside).expect("mkdir");
+    std::fs::create_dir_all(&links).expect("mkdir");
+    let out_path = outside.display().to_string();
+    std::os::unix::fs::symlink(&outside, links.join("abs")).expect("symlink");
+    std::os::unix::fs::symlink(format!("../../../../../../..{out_path}"), links.join("rel"))
+        .expect("symlink");
+    let body = format!(
+        r#"
+[namespaces]
+user = true
+mount = true
+pid = true
+
+[filesystem]
+root = "tmpfs"
+{rt}
+[[mount]]
+type = "proc"
+
+# The host path, re-created inside the root, so the symlinks below resolve there.
+[[mount]]
+type = "dir"
+target = "{out}"
+
+[[mount]]
+type = "bind"
+source = "{links}"
+target = "/data"
+
+# Through a symlinked ancestor, and onto a symlink itself.
+[[mount]]
+type = "tmpfs"
+target = "/data/abs/via-abs"
+
+[[mount]]
+type = "tmpfs"
+target = "/data/rel"
+"#,
+        rt = runtime_mounts(),
+        out = out_path,
+        links = links.display(),
+    );
+    let p = dir.profile("escape-tmpfs.toml", &body);
+    let script = format!(
+        "grep -q ' {out}/via-abs ' /proc/self/mountinfo && grep -q ' {out} ' /proc/self/mountinfo",
+        out = out_path
+    );
+    let out = TestCommand::run(&p, &["/bin/sh", "-c", &script]).output();
+    assert!(
+        out.status.success(),
+        "mounts not found inside the root: {}",
+        stderr(&out)
+    );
+    let entries = std::fs::read_dir(&outside).expect("read_dir").count();
+    assert_eq!(entries, 0, "a mount target escaped into the host directory");
+}
+
 /// Time namespace clock offsets reach the payload; cgroup namespace root is the sandbox.
 #[test]
 fn time_and_cgroup_namespaces() {

@@ -311,23 +311,38 @@ pub fn mount_setattr_fd(fd: RawFd, recursive: bool, attr_set: u64) -> Result<(),
 
 /// openat2 with RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS: `path` is resolved as if `root` were
 /// `/`, so neither `..` nor an absolute symlink can leave it.
+///
+/// A lookup that walks `..` fails with EAGAIN when any mount or rename happened on the
+/// system meanwhile (the kernel cannot then prove it stayed inside `root`); other sandboxes
+/// starting at the same time do exactly that, so EAGAIN is retried, a bounded number of
+/// times.
 pub fn open_in_root(root: RawFd, path: &CStr, flags: i32) -> Result<RawFd, Errno> {
     let how = OpenHow {
         flags: (flags | libc::O_CLOEXEC) as u64,
         mode: 0,
         resolve: RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
     };
-    // SAFETY: how lives across the call; path is NUL-terminated.
-    check(unsafe {
-        libc::syscall(
-            libc::SYS_openat2,
-            root,
-            path.as_ptr(),
-            &how as *const OpenHow,
-            std::mem::size_of::<OpenHow>(),
-        )
-    })
+    let mut tries = 0;
+    loop {
+        // SAFETY: how lives across the call; path is NUL-terminated.
+        let r = check(unsafe {
+            libc::syscall(
+                libc::SYS_openat2,
+                root,
+                path.as_ptr(),
+                &how as *const OpenHow,
+                std::mem::size_of::<OpenHow>(),
+            )
+        });
+        match r {
+            Err(Errno::EAGAIN) if tries < OPENAT2_RETRIES => tries += 1,
+            r => return r,
+        }
+    }
 }
+
+/// How often [`open_in_root`] retries EAGAIN before giving up with it.
+const OPENAT2_RETRIES: u32 = 1000;
 
 /// pivot_root(new_root, put_old).
 pub fn pivot_root(new_root: &CStr, put_old: &CStr) -> Result<(), Errno> {
