@@ -246,14 +246,19 @@ fn signals_are_forwarded() {
     if need_sandbox() {
         return;
     }
-    let dir = TempDir::new("fwd");
-    // Through init; to the payload as PID 1; without a PID namespace.
+    for_each_pid_setup("fwd", forward_signals);
+}
+
+/// Run `check` with each PID setup (through init; the payload as PID 1; no PID namespace,
+/// PR_SET_PDEATHSIG only), as the caller and, when root, as the unprivileged test user.
+fn for_each_pid_setup(tag: &str, check: fn(&Path, Option<(u32, u32)>)) {
+    let dir = TempDir::new(tag);
     let user = if is_root() { test_user() } else { None };
     for u in [None, user] {
-        forward_signals(&profile(&dir, "init.toml", "", ALL_NS), u);
-        forward_signals(&profile(&dir, "pid1.toml", "pid1 = \"payload\"", ALL_NS), u);
-        forward_signals(
-            &profile(&dir, "nopidns.toml", "", "user = true\nmount = true"),
+        check(&profile(&dir, "init.toml", "", ALL_NS), u);
+        check(&profile(&dir, "pid1.toml", "pid1 = \"payload\"", ALL_NS), u);
+        check(
+            &profile(&dir, "nopid.toml", "", "user = true\nmount = true"),
             u,
         );
     }
@@ -400,17 +405,7 @@ fn supervisor_sigkill_kills_the_sandbox() {
     if need_sandbox() {
         return;
     }
-    let dir = TempDir::new("diewith");
-    // PID namespace with init; payload as PID 1; no PID namespace (PR_SET_PDEATHSIG only).
-    let user = if is_root() { test_user() } else { None };
-    for u in [None, user] {
-        sandbox_dies_with_supervisor(&profile(&dir, "init.toml", "", ALL_NS), u);
-        sandbox_dies_with_supervisor(&profile(&dir, "pid1.toml", "pid1 = \"payload\"", ALL_NS), u);
-        sandbox_dies_with_supervisor(
-            &profile(&dir, "nopid.toml", "", "user = true\nmount = true"),
-            u,
-        );
-    }
+    for_each_pid_setup("diewith", sandbox_dies_with_supervisor);
 }
 
 #[test]

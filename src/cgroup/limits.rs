@@ -227,7 +227,7 @@ pub fn format_bytes(n: u64) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::plan::Compat;
 

@@ -75,6 +75,17 @@ pub enum CgroupError {
     NotEmpty { path: PathBuf },
 }
 
+impl CgroupError {
+    /// An I/O error of `op` on `path`.
+    pub(crate) fn io(op: &'static str, path: &Path, source: std::io::Error) -> CgroupError {
+        CgroupError::Io {
+            op,
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
 /// Where the sandbox's cgroup lives.
 #[derive(Debug)]
 enum Backend {
@@ -302,11 +313,7 @@ impl Cgroup {
             let procs = dir.join("cgroup.procs");
             self.fs
                 .write(&procs, &pid.to_string())
-                .map_err(|source| CgroupError::Io {
-                    op: "write",
-                    path: procs,
-                    source,
-                })?;
+                .map_err(|source| CgroupError::io("write", &procs, source))?;
         }
         Ok(())
     }
@@ -405,11 +412,7 @@ impl Cgroup {
                         pause = (pause * 2).min(Duration::from_millis(10));
                     }
                     Err(source) => {
-                        first_err.get_or_insert(CgroupError::Io {
-                            op: "rmdir",
-                            path: dir.clone(),
-                            source,
-                        });
+                        first_err.get_or_insert(CgroupError::io("rmdir", &dir, source));
                         break;
                     }
                 }

@@ -8,20 +8,9 @@ use super::gc::LeafName;
 use super::*;
 use testfs::{Log, TempDir, TempFs};
 
+/// A plan without limits (each test sets what it needs).
 fn plan() -> ResourcePlan {
-    ResourcePlan {
-        compat: Compat::Required,
-        memory_max: None,
-        memory_high: None,
-        memory_swap_max: None,
-        cpu_quota_us: None,
-        cpu_period_us: 100_000,
-        cpu_weight: None,
-        pids_max: None,
-        io_weight: None,
-        cpuset_cpus: None,
-        cpuset_mems: None,
-    }
+    super::limits::tests::plan()
 }
 
 const NAME: LeafName = LeafName {

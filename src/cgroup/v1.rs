@@ -61,14 +61,6 @@ pub fn preflight(
     (ok, missing)
 }
 
-fn io_err(op: &'static str, path: &Path, source: std::io::Error) -> CgroupError {
-    CgroupError::Io {
-        op,
-        path: path.to_path_buf(),
-        source,
-    }
-}
-
 /// The value of a cpuset file inherited from the nearest ancestor that has one: a fresh v1
 /// cpuset cgroup starts with empty cpus/mems and refuses tasks until both are set.
 fn inherited_cpuset(fs: &dyn CgroupFs, mount: &Path, base: &Path, file: &str) -> Option<String> {
@@ -107,7 +99,7 @@ pub fn create_leaves(
             let path = h.base.join(leaf_name);
             match fs.mkdir(&path) {
                 Ok(()) => {}
-                Err(e) if required => return Err(io_err("mkdir", &path, e)),
+                Err(e) if required => return Err(CgroupError::io("mkdir", &path, e)),
                 Err(_) => continue,
             }
             leaves.push(V1Leaf {
@@ -120,14 +112,15 @@ pub fn create_leaves(
                         continue;
                     }
                     let value = inherited_cpuset(fs, &h.mount, &h.base, file).ok_or_else(|| {
-                        CgroupError::Io {
-                            op: "read",
-                            path: h.base.join(file),
-                            source: std::io::Error::from_raw_os_error(libc::ENODATA),
-                        }
+                        CgroupError::io(
+                            "read",
+                            &h.base.join(file),
+                            std::io::Error::from_raw_os_error(libc::ENODATA),
+                        )
                     })?;
                     let p = path.join(file);
-                    fs.write(&p, &value).map_err(|e| io_err("write", &p, e))?;
+                    fs.write(&p, &value)
+                        .map_err(|e| CgroupError::io("write", &p, e))?;
                 }
             }
         }

@@ -47,14 +47,6 @@ pub fn preflight(info: &UnifiedInfo, plan: &ResourcePlan) -> (Vec<Knob>, Vec<Not
     (ok, missing)
 }
 
-fn io_err(op: &'static str, path: &Path, source: std::io::Error) -> CgroupError {
-    CgroupError::Io {
-        op,
-        path: path.to_path_buf(),
-        source,
-    }
-}
-
 /// Move every process of `base` into the sibling leaf [`SUPERVISOR_LEAF`]: a non-root v2
 /// cgroup with processes cannot enable controllers for its children. This is what systemd
 /// and crun do with a delegated cgroup that still holds its own processes.
@@ -65,7 +57,7 @@ fn evacuate(fs: &dyn CgroupFs, base: &Path) -> Result<(), CgroupError> {
         match fs.mkdir(&leaf) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(io_err("mkdir", &leaf, e)),
+            Err(e) => return Err(CgroupError::io("mkdir", &leaf, e)),
         }
     }
     let target = leaf.join("cgroup.procs");
@@ -73,7 +65,7 @@ fn evacuate(fs: &dyn CgroupFs, base: &Path) -> Result<(), CgroupError> {
     for _ in 0..16 {
         let text = fs
             .read(&procs_file)
-            .map_err(|e| io_err("read", &procs_file, e))?;
+            .map_err(|e| CgroupError::io("read", &procs_file, e))?;
         let pids: Vec<&str> = text.split_whitespace().collect();
         if pids.is_empty() {
             return Ok(());
@@ -83,7 +75,7 @@ fn evacuate(fs: &dyn CgroupFs, base: &Path) -> Result<(), CgroupError> {
                 // ESRCH: it exited meanwhile.
                 Ok(()) => {}
                 Err(e) if e.raw_os_error() == Some(libc::ESRCH) => {}
-                Err(e) => return Err(io_err("write", &target, e)),
+                Err(e) => return Err(CgroupError::io("write", &target, e)),
             }
         }
     }
@@ -105,7 +97,7 @@ fn enable_controllers(
     let control = base.join("cgroup.subtree_control");
     let enabled: BTreeSet<String> = fs
         .read(&control)
-        .map_err(|e| io_err("read", &control, e))?
+        .map_err(|e| CgroupError::io("read", &control, e))?
         .split_whitespace()
         .map(str::to_string)
         .collect();
@@ -128,7 +120,7 @@ fn enable_controllers(
     if !is_root {
         let procs = fs
             .read(&base.join("cgroup.procs"))
-            .map_err(|e| io_err("read", &base.join("cgroup.procs"), e))?;
+            .map_err(|e| CgroupError::io("read", &base.join("cgroup.procs"), e))?;
         if !procs.trim().is_empty() {
             evacuate(fs, base)?;
         }
@@ -136,7 +128,7 @@ fn enable_controllers(
     if !todo.is_empty() {
         let line: Vec<String> = todo.iter().map(|c| format!("+{c}")).collect();
         fs.write(&control, &line.join(" "))
-            .map_err(|e| io_err("write", &control, e))?;
+            .map_err(|e| CgroupError::io("write", &control, e))?;
     }
     for c in extra {
         let _ = fs.write(&control, &format!("+{c}"));
@@ -155,6 +147,7 @@ pub fn create_leaf(
     let wanted: BTreeSet<&str> = knobs.iter().map(|k| k.controller).collect();
     enable_controllers(fs, info, &wanted, ACCOUNTING)?;
     let leaf = info.base.join(leaf_name);
-    fs.mkdir(&leaf).map_err(|e| io_err("mkdir", &leaf, e))?;
+    fs.mkdir(&leaf)
+        .map_err(|e| CgroupError::io("mkdir", &leaf, e))?;
     Ok(leaf)
 }
