@@ -242,3 +242,31 @@ fn extends_chains_have_a_depth_limit() {
     );
     assert!(text.contains("help: flatten the chain"), "{text}");
 }
+
+/// `${PROFILE_DIR}` is substituted in the value, however the TOML text spells it: a
+/// single-file profile that writes `$` as `\u0024` must not keep the literal.
+#[test]
+fn profile_dir_is_substituted_when_written_with_an_escape() {
+    let dir = std::env::temp_dir().join(format!("stockade-profdir-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let dir = dir.canonicalize().expect("canonical");
+    let path = dir.join("p.toml");
+    for cwd in [r#""${PROFILE_DIR}/sub""#, r#""\u0024{PROFILE_DIR}/sub""#] {
+        let text = format!("version = 1\n[process]\ncwd = {cwd}\n");
+        std::fs::write(&path, text).expect("write");
+        let loaded = match load(&path.display().to_string()) {
+            Ok(l) => l,
+            Err(e) => panic!(
+                "{}",
+                stockade::diag::render(&e.diagnostics.0, &e.sources, false)
+            ),
+        };
+        let got = loaded.profile.process.as_ref().and_then(|p| p.cwd.clone());
+        assert_eq!(
+            got.as_deref(),
+            Some(dir.join("sub").to_str().expect("utf-8")),
+            "{cwd}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -143,6 +143,19 @@ impl Child<'_> {
         let Some(stack_top) = self.prep.payload_stack.as_ref().map(sys::ChildStack::top) else {
             self.fail(pseudo_step::INIT, Fail::new(Call::Fork, Errno::EINVAL))
         };
+        // Not dumpable, before the payload exists: the payload (same uid, no capabilities)
+        // must never be able to ptrace init, which has no seccomp filter. Set after the
+        // clone, it would race the payload's first instructions. The flag lives in the
+        // memory map the two share until execve, which gives the payload a map of its own
+        // with the flag computed afresh.
+        // SAFETY: prctl with integer arguments.
+        if unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) } != 0 {
+            self.fail(pseudo_step::INIT, Fail::new(Call::Prctl, Errno::last()))
+        }
+        // Anything the payload writes through `self` or into statics before its execve
+        // is seen by init afterwards (today: `in_payload`, the confinement call marker and
+        // the environment buffer, none of which init reads). No signal handler may ever be
+        // installed in this process: one could run on memory the payload is using.
         let mut start = PayloadStart { child: self, from };
         let arg = (&mut start as *mut PayloadStart).cast::<libc::c_void>();
         // SAFETY: stack_top is the top of the payload's own ChildStack; payload_entry ends

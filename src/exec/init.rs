@@ -12,12 +12,7 @@ use std::os::fd::RawFd;
 
 /// Run init for `payload`; reports the payload's raw wait status on `status_w`.
 pub fn run(payload: libc::pid_t, status_w: RawFd) -> ! {
-    // Not dumpable: the payload (same uid, no capabilities) cannot ptrace init, whose
-    // seccomp filter may be weaker than the payload's.
-    // SAFETY: prctl with integer arguments.
-    unsafe {
-        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
-    }
+    // Init was made non-dumpable before the payload started (child::start_init).
     // The supervisor blocked these before clone; they stay blocked here and are taken
     // synchronously with sigwaitinfo.
     let mut set = forwarded_signals();

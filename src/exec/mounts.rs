@@ -130,11 +130,12 @@ pub fn target_fd(root: RawFd, t: &Target, kind: Kind) -> Result<Fd, Fail> {
 ///
 /// `likely_missing` (the root is a fresh tmpfs, where nearly every target still has to be
 /// made) turns lookup-then-create around for directories: `mkdirat` first. It never
-/// follows a symlink and reports EEXIST for any existing name (before EROFS or EACCES), so
-/// an existing target still goes through the resolve-in-root path of [`target_fd`]. A
-/// directory we just created is empty and sits in a parent resolved inside the root; the
-/// mount is attached to it by name, and move_mount does not follow a symlink there, so
-/// even a swap between the two calls could not redirect it.
+/// follows a symlink and reports EEXIST for any existing name (before EROFS, or EACCES for
+/// a parent it may not write), so an existing target still goes through the
+/// resolve-in-root path of [`target_fd`]. A directory we just created is empty and sits in
+/// a parent resolved inside the root; the mount is attached to it by name, and move_mount
+/// does not follow a symlink there, so even a swap between the two calls could not
+/// redirect it.
 pub fn attach(
     root: RawFd,
     t: &Target,

@@ -177,6 +177,14 @@ pub fn load_text(name: &str, text: &str) -> Result<Loaded, LoadError> {
     finish(loader, name)
 }
 
+/// One file read: its tree (with `${PROFILE_DIR}` substituted), its typed reading, and
+/// whether the substitution changed the tree (then the typed reading is stale).
+struct Parsed {
+    node: Node,
+    typed: Profile,
+    substituted: bool,
+}
+
 fn finish(mut loader: Loader, name: &str) -> Result<Loaded, LoadError> {
     let mut stack = Vec::new();
     let tree = loader.layer(name, None, &mut stack);
@@ -302,9 +310,12 @@ impl Loader {
         // Parsed before it joins `sources` (which then owns it), under the id it gets there.
         let file = self.sources.files.len();
         let parsed = self.parse(file, &text, profile_dir.as_deref());
-        let mentions_profile_dir = text.contains("${PROFILE_DIR}");
         self.sources.add(display.clone(), text);
-        let (node, typed) = parsed?;
+        let Parsed {
+            node,
+            typed,
+            substituted,
+        } = parsed?;
         let Node::Table {
             mut entries,
             origin,
@@ -313,7 +324,9 @@ impl Loader {
             return None;
         };
         let extends = entries.remove("extends");
-        if stack.is_empty() && extends.is_none() && !mentions_profile_dir {
+        // The typed reading of the text stands for the whole profile only when nothing is
+        // merged into it and `${PROFILE_DIR}` substitution changed nothing in the tree.
+        if stack.is_empty() && extends.is_none() && !substituted {
             self.whole = Some(typed);
         }
         stack.push((identity, display));
@@ -439,12 +452,7 @@ impl Loader {
     ///
     /// The text is parsed once: the span tree gives both the provenance tree and, through
     /// toml's deserializer, the typed validation of this layer alone.
-    fn parse(
-        &mut self,
-        file: FileId,
-        text: &str,
-        profile_dir: Option<&str>,
-    ) -> Option<(Node, Profile)> {
+    fn parse(&mut self, file: FileId, text: &str, profile_dir: Option<&str>) -> Option<Parsed> {
         let whole = 0..text.len();
         let spans = match toml::de::DeTable::parse(text) {
             Ok(t) => t,
@@ -505,8 +513,13 @@ impl Loader {
                 return None;
             }
         }
-        substitute_profile_dir(&mut node, profile_dir);
-        Some((node, typed))
+        // Decided on the parsed strings, not the text: `\u0024{PROFILE_DIR}` is the same value.
+        let substituted = substitute_profile_dir(&mut node, profile_dir);
+        Some(Parsed {
+            node,
+            typed,
+            substituted,
+        })
     }
 
     fn toml_error(&mut self, file: FileId, e: &toml::de::Error, text: &str) {
@@ -622,25 +635,26 @@ fn resolve_extends(target: &str, dir: Option<&Path>) -> String {
 
 /// `${PROFILE_DIR}` is the directory of the file that wrote it, so it is resolved per layer
 /// before merging; every other variable is resolved by the compiler.
-fn substitute_profile_dir(node: &mut Node, dir: Option<&str>) {
+/// Replace `${PROFILE_DIR}` in every string of `node`; true when anything was replaced.
+fn substitute_profile_dir(node: &mut Node, dir: Option<&str>) -> bool {
     match node {
         Node::Scalar {
             value: toml::Value::String(s),
             ..
-        } => {
-            if let Some(d) = dir {
-                if s.contains("${PROFILE_DIR}") {
-                    *s = s.replace("${PROFILE_DIR}", d);
-                }
+        } => match dir {
+            Some(d) if s.contains("${PROFILE_DIR}") => {
+                *s = s.replace("${PROFILE_DIR}", d);
+                true
             }
-        }
-        Node::Scalar { .. } => {}
+            _ => false,
+        },
+        Node::Scalar { .. } => false,
         Node::Array { items, .. } => items
             .iter_mut()
-            .for_each(|n| substitute_profile_dir(n, dir)),
+            .fold(false, |any, n| substitute_profile_dir(n, dir) | any),
         Node::Table { entries, .. } => entries
             .values_mut()
-            .for_each(|n| substitute_profile_dir(n, dir)),
+            .fold(false, |any, n| substitute_profile_dir(n, dir) | any),
     }
 }
 
