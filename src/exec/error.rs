@@ -51,10 +51,12 @@ pub enum Call {
     Landlock,
     Seccomp,
     CloseRange,
+    OpenHostPath,
+    VerifyMount,
 }
 
 impl Call {
-    const ALL: [Call; 35] = [
+    const ALL: [Call; 37] = [
         Call::Mount,
         Call::OpenTree,
         Call::MoveMount,
@@ -90,6 +92,8 @@ impl Call {
         Call::Landlock,
         Call::Seccomp,
         Call::CloseRange,
+        Call::OpenHostPath,
+        Call::VerifyMount,
     ];
 
     /// `mount(2)`-style name.
@@ -130,6 +134,8 @@ impl Call {
             Call::Landlock => "landlock(2)",
             Call::Seccomp => "seccomp(2)",
             Call::CloseRange => "close_range(2)",
+            Call::OpenHostPath => "host path, RESOLVE_NO_SYMLINKS: openat2(2)",
+            Call::VerifyMount => "checking the mount landed on its target: fstat(2)",
         }
     }
 

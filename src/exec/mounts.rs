@@ -1,12 +1,21 @@
 //! The mount phase, in the child. Allocation-free: only syscalls on prepared data.
 //!
 //! Two rules make it safe:
-//! * every **host** path (bind sources, overlay layers, the root directory) is opened as a
-//!   detached mount *before* the new root is attached at the staging point, so the staging
-//!   mount can never hide a source, and sources are resolved on the host as the user wrote
-//!   them;
+//! * every **host** path (bind sources, overlay layers, the root directory) is opened once,
+//!   with `openat2(RESOLVE_NO_SYMLINKS)`, *before* the new root is attached at the staging
+//!   point, and only that fd is used afterwards (`open_tree(AT_EMPTY_PATH)`, overlay layers
+//!   as `/proc/self/fd/N`). A symbolic link anywhere in such a path (one a sandbox that can
+//!   write there could have planted) fails the launch with ELOOP instead of redirecting it.
+//!   A profile that wants a link followed says so (`follow-symlinks = true`): the compiler
+//!   then resolves it on the host and the plan carries the resolved path, which is opened
+//!   the same way, so a link swapped in later fails too (see `host_links`);
 //! * every **target** is resolved inside the new root with `openat2(RESOLVE_IN_ROOT)`, so
-//!   neither `..` nor a symlink planted in a root filesystem can send a mount outside it.
+//!   neither `..` nor a symlink planted in a root filesystem can send a mount outside it;
+//!   a target the executor creates is reopened by fd with O_NOFOLLOW (modes are set with
+//!   fchmod on that fd, never by name), the mount is attached to the fd, and afterwards
+//!   the target path is looked up again and must lead to the new mount: a target that
+//!   another sandbox renamed or removed meanwhile fails the launch instead of leaving the
+//!   mount somewhere the profile did not say.
 //!
 //! Flags are set with `mount_setattr` on the detached tree before it is attached: it only
 //! adds flags, so the "locked" flags of mounts inherited from the host never have to be
@@ -61,6 +70,13 @@ fn is_dir(fd: RawFd) -> Result<bool, Fail> {
 }
 
 impl Fd {
+    /// Give up ownership of the fd.
+    fn into_raw(self) -> RawFd {
+        let fd = self.0;
+        std::mem::forget(self);
+        fd
+    }
+
     /// This fd, or `root` when it stands for the root itself (-1).
     fn or(&self, root: RawFd) -> RawFd {
         if self.0 >= 0 {
@@ -126,16 +142,15 @@ pub fn target_fd(root: RawFd, t: &Target, kind: Kind) -> Result<Fd, Fail> {
 }
 
 /// Attach the detached mount `src` at `t` inside `root`, creating a missing target as
-/// `kind`.
+/// `kind`, then check it landed there.
 ///
 /// `likely_missing` (the root is a fresh tmpfs, where nearly every target still has to be
 /// made) turns lookup-then-create around for directories: `mkdirat` first. It never
 /// follows a symlink and reports EEXIST for any existing name (before EROFS, or EACCES for
 /// a parent it may not write), so an existing target still goes through the
-/// resolve-in-root path of [`target_fd`]. A directory we just created is empty and sits in
-/// a parent resolved inside the root; the mount is attached to it by name, and move_mount
-/// does not follow a symlink there, so even a swap between the two calls could not
-/// redirect it.
+/// resolve-in-root path of [`target_fd`]. A directory we just created is reopened with
+/// O_NOFOLLOW|O_DIRECTORY in its resolved parent (a symlink swapped in fails) and the
+/// mount is attached to that fd.
 pub fn attach(
     root: RawFd,
     t: &Target,
@@ -143,17 +158,52 @@ pub fn attach(
     src: RawFd,
     likely_missing: bool,
 ) -> Result<(), Fail> {
-    if kind == Kind::Dir && likely_missing {
+    let target = if kind == Kind::Dir && likely_missing {
         let parent = parent_dir(root, t)?;
         let at = parent.or(root);
         if mkdirat(at, &t.name, 0o755)? {
-            return sys::move_mount_at(src, at, &t.name).ctx(Call::MoveMount);
+            Fd(openat(at, &t.name, NOFOLLOW_DIR | libc::O_PATH, 0).ctx(Call::Openat2)?)
+        } else {
+            Fd(sys::open_in_root(root, &t.rel, libc::O_PATH).ctx(Call::Openat2)?)
         }
-        let t = Fd(sys::open_in_root(root, &t.rel, libc::O_PATH).ctx(Call::Openat2)?);
-        return sys::move_mount_fd(src, t.0).ctx(Call::MoveMount);
+    } else {
+        target_fd(root, t, kind)?
+    };
+    sys::move_mount_fd(src, target.0).ctx(Call::MoveMount)?;
+    verify_landed(root, t, src)
+}
+
+/// O_DIRECTORY|O_NOFOLLOW: a directory, and not through a final symlink.
+const NOFOLLOW_DIR: i32 = libc::O_DIRECTORY | libc::O_NOFOLLOW;
+
+/// After attaching `mnt` at `t`: look `t` up again inside `root` and check it leads to the
+/// root of `mnt`. Between creating (or resolving) a target and attaching to it, another
+/// sandbox sharing a writable parent can rename or remove the directory; the mount then
+/// sits on a directory that is no longer at the path the profile names. This check turns
+/// that into a failed launch (ESTALE). A mount on the root itself is not checked: a walk
+/// never crosses a mount stacked on its own starting point.
+fn verify_landed(root: RawFd, t: &Target, mnt: RawFd) -> Result<(), Fail> {
+    if t.ancestors.is_empty() && t.name.as_bytes() == b"." {
+        return Ok(());
     }
-    let t = target_fd(root, t, kind)?;
-    sys::move_mount_fd(src, t.0).ctx(Call::MoveMount)
+    let want = sys::dev_ino(mnt).ctx(Call::VerifyMount)?;
+    let found = Fd(sys::open_in_root(root, &t.rel, libc::O_PATH).ctx(Call::VerifyMount)?);
+    if sys::dev_ino(found.0).ctx(Call::VerifyMount)? != want {
+        return Err(Fail::new(Call::VerifyMount, Errno::ESTALE));
+    }
+    Ok(())
+}
+
+/// Open a host path the profile names, once, without following any symlink (see the
+/// module docs); ELOOP means it is, or passes through, one.
+fn open_host(path: &CStr, flags: i32) -> Result<Fd, Errno> {
+    sys::open_no_symlinks(libc::AT_FDCWD, path, flags).map(Fd)
+}
+
+/// A detached clone of the host tree at `path`, opened with [`open_host`].
+fn clone_host_tree(path: &CStr, recursive: bool) -> Result<Fd, Fail> {
+    let at = open_host(path, libc::O_PATH).ctx(Call::OpenHostPath)?;
+    Ok(Fd(sys::open_tree_fd(at.0, recursive).ctx(Call::OpenTree)?))
 }
 
 /// A configured, detached filesystem mount: fsopen, options, create, fsmount.
@@ -225,35 +275,42 @@ pub fn prepare_root(plan: &Plan, prep: &mut Prepared) -> Result<RawFd, (Option<u
                 recursive,
                 optional,
             } => {
-                let rec = if *recursive { AT_RECURSIVE } else { 0 };
-                let flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | rec;
-                match sys::open_tree(libc::AT_FDCWD, source, flags) {
-                    Ok(fd) => {
+                let step = || Some(mount_step(plan, i));
+                match open_host(source, libc::O_PATH) {
+                    Ok(at) => {
+                        let fd = sys::open_tree_fd(at.0, *recursive)
+                            .ctx(Call::OpenTree)
+                            .map_err(|f| (step(), f))?;
                         if m.attrs != 0 {
                             sys::mount_setattr_fd(fd, *recursive, m.attrs)
                                 .ctx(Call::MountSetattr)
-                                .map_err(|f| (Some(mount_step(plan, i)), f))?;
+                                .map_err(|f| (step(), f))?;
                         }
                         fd
                     }
                     Err(Errno::ENOENT) if *optional => -1,
-                    Err(e) => {
-                        return Err((Some(mount_step(plan, i)), Fail::new(Call::OpenTree, e)))
-                    }
+                    Err(e) => return Err((step(), Fail::new(Call::OpenHostPath, e))),
                 }
             }
-            PreparedOp::Overlay {
-                lower,
-                lower_joined,
-                upper,
-                work,
-            } => {
-                let layers = Layers {
-                    each: lower,
-                    joined: lower_joined,
+            PreparedOp::Overlay { .. } => {
+                let step = mount_step(plan, i);
+                let m = &mut prep.mounts[i];
+                let attrs = m.attrs;
+                let PreparedOp::Overlay {
+                    lower,
+                    upper,
+                    work,
+                    scratch,
+                } = &mut m.op
+                else {
+                    continue;
                 };
-                overlay(plan, &layers, upper.as_deref(), work.as_deref(), m.attrs)
-                    .map_err(|f| (Some(mount_step(plan, i)), f))?
+                let dirs = OverlayDirs {
+                    lower,
+                    upper: upper.as_deref(),
+                    work: work.as_deref(),
+                };
+                overlay(plan.namespaces.user, &dirs, scratch, attrs).map_err(|f| (Some(step), f))?
             }
             _ => -1,
         };
@@ -266,13 +323,7 @@ pub fn prepare_root(plan: &Plan, prep: &mut Prepared) -> Result<RawFd, (Option<u
     }
     let root = match &prep.root_dir {
         None => new_fs(c"tmpfs", &[(c"mode", Some(c"755"))], 0),
-        Some(dir) => sys::open_tree(
-            libc::AT_FDCWD,
-            dir,
-            OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE,
-        )
-        .map(Fd)
-        .ctx(Call::OpenTree),
+        Some(dir) => clone_host_tree(dir, true),
     }
     .map_err(|f| (None, f))?;
     sys::move_mount_path(root.0, &prep.staging)
@@ -283,27 +334,100 @@ pub fn prepare_root(plan: &Plan, prep: &mut Prepared) -> Result<RawFd, (Option<u
     Ok(fd)
 }
 
-/// Overlay lower layers, one by one and pre-joined.
-struct Layers<'a> {
-    each: &'a [std::ffi::CString],
-    joined: &'a CStr,
+/// The host directories of an overlay, as the plan names them.
+struct OverlayDirs<'a> {
+    lower: &'a [std::ffi::CString],
+    upper: Option<&'a CStr>,
+    work: Option<&'a CStr>,
 }
 
+/// `/proc/self/fd/N` for an fd, formatted without allocating.
+struct FdPath([u8; FD_PATH_LEN]);
+
+/// `/proc/self/fd/` (14 bytes), at most 10 digits, a NUL: room to spare.
+pub const FD_PATH_LEN: usize = 32;
+
+impl FdPath {
+    fn new(fd: RawFd) -> FdPath {
+        let mut b = [0u8; FD_PATH_LEN];
+        let prefix = b"/proc/self/fd/";
+        b[..prefix.len()].copy_from_slice(prefix);
+        let mut digits = [0u8; 10];
+        let (mut n, mut len) = (fd.max(0) as u32, 0);
+        loop {
+            digits[len] = b'0' + (n % 10) as u8;
+            len += 1;
+            n /= 10;
+            if n == 0 || len == digits.len() {
+                break;
+            }
+        }
+        for k in 0..len {
+            b[prefix.len() + k] = digits[len - 1 - k];
+        }
+        FdPath(b)
+    }
+
+    fn as_cstr(&self) -> &CStr {
+        CStr::from_bytes_until_nul(&self.0).unwrap_or(c"")
+    }
+
+    fn bytes(&self) -> &[u8] {
+        self.as_cstr().to_bytes()
+    }
+}
+
+/// Close the fds of a scratch list on every exit path (and mark them closed).
+struct FdList<'a>(&'a mut [RawFd]);
+
+impl Drop for FdList<'_> {
+    fn drop(&mut self) {
+        for fd in self.0.iter_mut() {
+            if *fd >= 0 {
+                sys::close(*fd);
+                *fd = -1;
+            }
+        }
+    }
+}
+
+/// A new overlay mount over host directories opened with [`open_host`].
+///
+/// Check and pin: each directory is opened once with RESOLVE_NO_SYMLINKS, and overlayfs
+/// is handed `/proc/self/fd/N` for it. The kernel resolves that magic link to exactly the
+/// directory the fd holds, not by name again, so renaming or swapping the profile's path
+/// for a link afterwards changes nothing. (`fsconfig(FSCONFIG_SET_FD)` for layers needs a
+/// newer kernel than the 6.1 this must run on; the /proc path works on every kernel with
+/// the new mount API. /proc here is still the host's own procfs: nothing the sandbox
+/// controls, since the new root is not yet in place.)
 fn overlay(
-    plan: &Plan,
-    lower: &Layers,
-    upper: Option<&CStr>,
-    work: Option<&CStr>,
+    userns: bool,
+    dirs: &OverlayDirs,
+    scratch: &mut super::prepare::OverlayScratch,
     attrs: u64,
 ) -> Result<RawFd, Fail> {
+    let n = dirs.lower.len();
+    let fds = FdList(&mut scratch.fds);
+    for (k, l) in dirs.lower.iter().enumerate() {
+        fds.0[k] = open_host(l, libc::O_PATH | libc::O_DIRECTORY)
+            .ctx(Call::OpenHostPath)?
+            .into_raw();
+    }
+    for (k, d) in [dirs.upper, dirs.work].into_iter().enumerate() {
+        if let Some(d) = d {
+            fds.0[n + k] = open_host(d, libc::O_PATH | libc::O_DIRECTORY)
+                .ctx(Call::OpenHostPath)?
+                .into_raw();
+        }
+    }
     let fs = Fd(sys::fsopen(c"overlay").ctx(Call::Fsopen)?);
-    // `lowerdir+` (Linux 6.8) takes one layer per call, so paths may contain `:`; older
-    // kernels reject the key with EINVAL and take the escaped, joined list instead.
+    // `lowerdir+` (Linux 6.8) takes one layer per call; older kernels reject the key with
+    // EINVAL and take the `:`-joined list instead (fd paths need no escaping).
     let mut one_by_one = true;
-    for (i, l) in lower.each.iter().enumerate() {
-        match sys::fsconfig_string(fs.0, c"lowerdir+", l) {
+    for k in 0..n {
+        match sys::fsconfig_string(fs.0, c"lowerdir+", FdPath::new(fds.0[k]).as_cstr()) {
             Ok(()) => {}
-            Err(Errno::EINVAL) if i == 0 => {
+            Err(Errno::EINVAL) if k == 0 => {
                 one_by_one = false;
                 break;
             }
@@ -311,15 +435,29 @@ fn overlay(
         }
     }
     if !one_by_one {
-        sys::fsconfig_string(fs.0, c"lowerdir", lower.joined).ctx(Call::Fsconfig)?;
+        let buf = &mut scratch.joined;
+        let mut at = 0;
+        for k in 0..n {
+            let p = FdPath::new(fds.0[k]);
+            let b = p.bytes();
+            if k > 0 {
+                buf[at] = b':';
+                at += 1;
+            }
+            buf[at..at + b.len()].copy_from_slice(b);
+            at += b.len();
+        }
+        buf[at] = 0;
+        let joined = CStr::from_bytes_until_nul(buf).unwrap_or(c"");
+        sys::fsconfig_string(fs.0, c"lowerdir", joined).ctx(Call::Fsconfig)?;
     }
-    if let Some(u) = upper {
-        sys::fsconfig_string(fs.0, c"upperdir", u).ctx(Call::Fsconfig)?;
+    for (k, key) in [c"upperdir", c"workdir"].into_iter().enumerate() {
+        if fds.0[n + k] >= 0 {
+            let p = FdPath::new(fds.0[n + k]);
+            sys::fsconfig_string(fs.0, key, p.as_cstr()).ctx(Call::Fsconfig)?;
+        }
     }
-    if let Some(w) = work {
-        sys::fsconfig_string(fs.0, c"workdir", w).ctx(Call::Fsconfig)?;
-    }
-    if plan.namespaces.user {
+    if userns {
         // trusted.* xattrs are out of reach in a user namespace.
         sys::fsconfig_flag(fs.0, c"userxattr").ctx(Call::Fsconfig)?;
     }
@@ -398,30 +536,46 @@ pub fn apply(prep: &mut Prepared, root: RawFd, i: usize) -> Result<(), Fail> {
         }
         PreparedOp::Dir { mode } => {
             let parent = parent_dir(root, &m.target)?;
-            if mkdirat(parent.or(root), &m.target.name, 0o700)? {
-                // SAFETY: NUL-terminated name; explicit chmod so the umask cannot narrow it.
-                sys::cvt(unsafe {
-                    libc::fchmodat(parent.or(root), m.target.name.as_ptr(), *mode, 0)
-                })
-                .ctx(Call::Fchmod)?;
+            let at = parent.or(root);
+            if !mkdirat(at, &m.target.name, 0o700)? {
+                // Already there (a root filesystem's own directory): left as it is.
+                if fs_attrs != 0 {
+                    let t = target_fd(root, &m.target, Kind::Dir)?;
+                    rebind_with(t.0, fs_attrs)?;
+                }
+                return Ok(());
             }
+            // The mode is set through an fd of the directory itself, opened without
+            // following a symlink: a path-based chmod here would follow a link swapped in
+            // for the new directory and, before pivot_root, could change any host file.
+            let flags = libc::O_RDONLY | NOFOLLOW_DIR;
+            let d = Fd(openat(at, &m.target.name, flags, 0).ctx(Call::Open)?);
+            // SAFETY: fchmod on an fd we own; explicit so the umask cannot narrow it.
+            sys::cvt(unsafe { libc::fchmod(d.0, *mode) }).ctx(Call::Fchmod)?;
             if fs_attrs != 0 {
-                let t = target_fd(root, &m.target, Kind::Dir)?;
-                rebind_with(t.0, fs_attrs)?;
+                rebind_with(d.0, fs_attrs)?;
             }
             Ok(())
         }
         PreparedOp::File { content, mode } => {
             let parent = parent_dir(root, &m.target)?;
-            let flags = libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC | libc::O_NOFOLLOW;
+            // No O_TRUNC before the type check, and O_NONBLOCK: a FIFO or device left at
+            // the name must neither block the launch nor be written.
+            let flags = libc::O_CREAT | libc::O_WRONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK;
             let f = Fd(openat(parent.or(root), &m.target.name, flags, 0o600).ctx(Call::Open)?);
+            // SAFETY: st is plain data filled by the kernel.
+            let mut st: libc::stat = unsafe { std::mem::zeroed() };
+            sys::cvt(unsafe { libc::fstat(f.0, &mut st) }).ctx(Call::Stat)?;
+            if st.st_mode & libc::S_IFMT != libc::S_IFREG {
+                return Err(Fail::new(Call::Open, Errno::EEXIST));
+            }
+            // SAFETY: ftruncate/fchmod on an fd we own.
+            sys::cvt(unsafe { libc::ftruncate(f.0, 0) }).ctx(Call::Write)?;
             sys::write_all(f.0, content).ctx(Call::Write)?;
-            // SAFETY: fchmod on an fd we own.
             sys::cvt(unsafe { libc::fchmod(f.0, *mode) }).ctx(Call::Fchmod)?;
-            drop(f);
             if fs_attrs != 0 {
-                let t = target_fd(root, &m.target, Kind::File)?;
-                rebind_with(t.0, fs_attrs)?;
+                // On the file we wrote, not on whatever the name leads to by now.
+                rebind_with(f.0, fs_attrs)?;
             }
             Ok(())
         }

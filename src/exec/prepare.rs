@@ -68,12 +68,20 @@ pub enum PreparedOp {
     },
     Overlay {
         lower: Vec<CString>,
-        /// The layers as one `lowerdir=` value (`:`-joined, `:` and `\` escaped) for kernels
-        /// before 6.8, which lack `lowerdir+`. Built here: the child does not allocate.
-        lower_joined: CString,
         upper: Option<CString>,
         work: Option<CString>,
+        scratch: OverlayScratch,
     },
+}
+
+/// Room the child fills while mounting an overlay, sized here: the child does not
+/// allocate.
+#[derive(Debug)]
+pub struct OverlayScratch {
+    /// One fd per lower layer, then upper, then work (-1: none).
+    pub fds: Vec<RawFd>,
+    /// The `lowerdir=` value for kernels before 6.8: `/proc/self/fd/N` paths, `:`-joined.
+    pub joined: Vec<u8>,
 }
 
 /// The payload's argv/envp and the candidate paths of the PATH lookup.
@@ -276,24 +284,13 @@ fn prepare_mount(m: &crate::plan::MountPlan) -> Result<PreparedMount, ExecError>
         MountOp::Symlink { link } => PreparedOp::Symlink {
             link: cstring("symlink content", link.as_bytes())?,
         },
-        MountOp::Overlay { lower, upper, work } => PreparedOp::Overlay {
+        MountOp::Overlay {
+            lower, upper, work, ..
+        } => PreparedOp::Overlay {
             lower: lower
                 .iter()
                 .map(|p| path_cstring("overlay lower", p))
                 .collect::<Result<_, _>>()?,
-            lower_joined: cstring(
-                "overlay lower",
-                lower
-                    .iter()
-                    .map(|p| {
-                        p.to_string_lossy()
-                            .replace('\\', "\\\\")
-                            .replace(':', "\\:")
-                    })
-                    .collect::<Vec<_>>()
-                    .join(":")
-                    .as_bytes(),
-            )?,
             upper: upper
                 .as_deref()
                 .map(|p| path_cstring("overlay upper", p))
@@ -302,6 +299,10 @@ fn prepare_mount(m: &crate::plan::MountPlan) -> Result<PreparedMount, ExecError>
                 .as_deref()
                 .map(|p| path_cstring("overlay work", p))
                 .transpose()?,
+            scratch: OverlayScratch {
+                fds: vec![-1; lower.len() + 2],
+                joined: vec![0; lower.len() * super::mounts::FD_PATH_LEN + 1],
+            },
         },
     };
     Ok(PreparedMount {

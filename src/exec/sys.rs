@@ -26,6 +26,7 @@ pub const MOUNT_ATTR_NOSUID: u64 = 0x2;
 pub const MOUNT_ATTR_NODEV: u64 = 0x4;
 pub const MOUNT_ATTR_NOEXEC: u64 = 0x8;
 pub const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
+pub const RESOLVE_NO_SYMLINKS: u64 = 0x04;
 pub const RESOLVE_IN_ROOT: u64 = 0x10;
 /// clone3 flag; `libc::CLONE_INTO_CGROUP` is an overflowing c_int (see FIELD-NOTES).
 pub const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
@@ -317,10 +318,22 @@ pub fn mount_setattr_fd(fd: RawFd, recursive: bool, attr_set: u64) -> Result<(),
 /// starting at the same time do exactly that, so EAGAIN is retried, a bounded number of
 /// times.
 pub fn open_in_root(root: RawFd, path: &CStr, flags: i32) -> Result<RawFd, Errno> {
+    openat2(root, path, flags, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
+}
+
+/// openat2 with RESOLVE_NO_SYMLINKS: `path` (absolute: resolved from the caller's root) is
+/// opened only when no component of it is a symbolic link, so a link planted anywhere on
+/// the way fails with ELOOP instead of redirecting the open. This is how every **host**
+/// path the executor uses is opened, once; the fd is then used instead of the path.
+pub fn open_no_symlinks(dir: RawFd, path: &CStr, flags: i32) -> Result<RawFd, Errno> {
+    openat2(dir, path, flags, RESOLVE_NO_SYMLINKS)
+}
+
+fn openat2(dir: RawFd, path: &CStr, flags: i32, resolve: u64) -> Result<RawFd, Errno> {
     let how = OpenHow {
         flags: (flags | libc::O_CLOEXEC) as u64,
         mode: 0,
-        resolve: RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+        resolve,
     };
     let mut tries = 0;
     loop {
@@ -328,7 +341,7 @@ pub fn open_in_root(root: RawFd, path: &CStr, flags: i32) -> Result<RawFd, Errno
         let r = check(unsafe {
             libc::syscall(
                 libc::SYS_openat2,
-                root,
+                dir,
                 path.as_ptr(),
                 &how as *const OpenHow,
                 std::mem::size_of::<OpenHow>(),
@@ -339,6 +352,14 @@ pub fn open_in_root(root: RawFd, path: &CStr, flags: i32) -> Result<RawFd, Errno
             r => return r,
         }
     }
+}
+
+/// The (device, inode) of what `fd` refers to.
+pub fn dev_ino(fd: RawFd) -> Result<(u64, u64), Errno> {
+    // SAFETY: st is plain data filled by the kernel.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    cvt(unsafe { libc::fstat(fd, &mut st) })?;
+    Ok((st.st_dev, st.st_ino))
 }
 
 /// How often [`open_in_root`] retries EAGAIN before giving up with it.
