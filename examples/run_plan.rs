@@ -7,7 +7,11 @@ use stockade::exec::{run, RunOptions};
 use stockade::host::HostFacts;
 use stockade::plan::*;
 
+/// A bind of a host path; a host path that is a symlink (`/bin -> usr/bin` on merged-/usr
+/// hosts) is bound from what it points to, as a profile with `follow-symlinks = true`
+/// would be: the executor never follows links in host paths itself.
 fn bind(src: &str, ro: bool) -> MountPlan {
+    let source = std::fs::canonicalize(src).unwrap_or_else(|_| PathBuf::from(src));
     MountPlan {
         target: PathBuf::from(src),
         flags: MountFlags {
@@ -17,10 +21,11 @@ fn bind(src: &str, ro: bool) -> MountPlan {
             noexec: false,
         },
         op: MountOp::Bind {
-            source: PathBuf::from(src),
+            source,
             recursive: true,
             optional: true,
         },
+        links_followed: Vec::new(),
     }
 }
 
@@ -29,6 +34,7 @@ fn simple(target: &str, op: MountOp) -> MountPlan {
         target: PathBuf::from(target),
         flags: MountFlags::default(),
         op,
+        links_followed: Vec::new(),
     }
 }
 

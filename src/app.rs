@@ -3,7 +3,7 @@
 use crate::cli::{
     CheckArgs, Cli, Command, ExplainArgs, Format, OciCommand, PlanArgs, RunArgs, SeccompCommand,
 };
-use crate::compile::{compile, CompileOptions, Compiled};
+use crate::compile::{CompileOptions, Compiled};
 use crate::diag::{self, Diagnostics, Sources};
 use crate::host::HostFacts;
 use crate::log;
@@ -98,7 +98,7 @@ fn build(name: &str, opts: &CompileOptions, host: &HostFacts) -> Option<(Loaded,
             return None;
         }
     };
-    match compile(&loaded, host, opts) {
+    match crate::host_links::compile_on_host(&loaded, host, opts) {
         Ok(c) => {
             print_diags(&c.warnings, &loaded.sources);
             Some((loaded, c))
@@ -153,7 +153,7 @@ fn check(profiles: &[String], format: Format) -> i32 {
     for name in profiles {
         let (diags, sources) = match load(name) {
             Err(e) => (e.diagnostics, e.sources),
-            Ok(loaded) => match compile(&loaded, &host, &opts) {
+            Ok(loaded) => match crate::host_links::compile_on_host(&loaded, &host, &opts) {
                 Ok(c) => (c.warnings, loaded.sources),
                 Err(d) => (d, loaded.sources),
             },

@@ -28,6 +28,20 @@ pub struct HostFacts {
     pub cap_last_cap: u8,
     /// newuidmap/newgidmap are installed.
     pub has_newidmap: bool,
+    /// Host paths the profile names that are, or pass through, a symlink (probed after a
+    /// first compile, see `host_links`); empty when none is.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub host_links: BTreeMap<PathBuf, HostLink>,
+}
+
+/// A host path that goes through a symlink.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HostLink {
+    /// The first component of the path that is a symlink, and that link's content.
+    pub link: PathBuf,
+    pub points_to: PathBuf,
+    /// The whole path with every link resolved (None: a link in it leads nowhere).
+    pub resolved: Option<PathBuf>,
 }
 
 impl HostFacts {
@@ -64,6 +78,7 @@ impl HostFacts {
             landlock_abi: landlock_abi(),
             cap_last_cap,
             has_newidmap,
+            host_links: BTreeMap::new(),
         }
     }
 
@@ -91,6 +106,7 @@ impl HostFacts {
             landlock_abi: 7,
             cap_last_cap: 40,
             has_newidmap: true,
+            host_links: BTreeMap::new(),
         }
     }
 }

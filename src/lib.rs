@@ -12,6 +12,7 @@ pub mod compile;
 pub mod diag;
 pub mod exec;
 pub mod host;
+pub mod host_links;
 pub mod log;
 pub mod oci;
 pub mod plan;

@@ -384,11 +384,13 @@ fn failed_export_leaves_nothing_behind() {
             op: stockade::plan::MountOp::Symlink {
                 link: "/etc".into(),
             },
+            links_followed: Vec::new(),
         },
         stockade::plan::MountPlan {
             target: "/x/y".into(),
             flags: Default::default(),
             op: stockade::plan::MountOp::Dir { mode: 0o755 },
+            links_followed: Vec::new(),
         },
     ];
     let err = export_bundle(&plan, &bundle, false).unwrap_err();
@@ -425,6 +427,7 @@ fn read_only_submounts_are_repeated_for_crun_and_dropped_on_import() {
                 content: "hi\n".into(),
                 mode: 0o644,
             },
+            links_followed: Vec::new(),
         },
         MountPlan {
             target: "/etc/cache".into(),
@@ -433,6 +436,7 @@ fn read_only_submounts_are_repeated_for_crun_and_dropped_on_import() {
                 size: None,
                 mode: 0o755,
             },
+            links_followed: Vec::new(),
         },
     ];
     let c = config(&plan);

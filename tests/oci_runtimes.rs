@@ -78,6 +78,7 @@ fn runtime_plan() -> Plan {
         target: target.into(),
         flags,
         op,
+        links_followed: Vec::new(),
     };
     p.mounts = vec![
         m(

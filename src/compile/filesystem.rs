@@ -45,6 +45,7 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Option<Namespaces>) -> Option<Fs>
             None => RootKind::Tmpfs,
         },
     };
+    super::host_paths::check_root(cx, &kind);
     let mut hostname = None;
     let mut domainname = None;
     for (key, value, slot) in [
@@ -143,13 +144,19 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Option<Namespaces>) -> Option<Fs>
 /// Fields each mount type accepts besides type, target and the flag booleans.
 fn allowed(kind: MountKind) -> &'static [&'static str] {
     match kind {
-        MountKind::Bind => &["source", "read-only", "recursive", "optional"],
+        MountKind::Bind => &[
+            "source",
+            "read-only",
+            "recursive",
+            "optional",
+            "follow-symlinks",
+        ],
         MountKind::Tmpfs => &["size", "mode", "read-only"],
         MountKind::Proc | MountKind::Dev | MountKind::Devpts | MountKind::Mqueue => &[],
         MountKind::Dir => &["mode"],
         MountKind::File => &["content", "mode", "read-only"],
         MountKind::Symlink => &["source"],
-        MountKind::Overlay => &["lower", "upper", "work", "read-only"],
+        MountKind::Overlay => &["lower", "upper", "work", "read-only", "follow-symlinks"],
     }
 }
 
@@ -197,6 +204,7 @@ fn mount(cx: &mut Ctx, key: &str, m: &Mount) -> Option<MountPlan> {
         ("lower", m.lower.is_some()),
         ("upper", m.upper.is_some()),
         ("work", m.work.is_some()),
+        ("follow-symlinks", m.follow_symlinks.is_some()),
     ];
     let ok = allowed(m.kind);
     for (field, set) in present {
@@ -362,7 +370,15 @@ fn mount(cx: &mut Ctx, key: &str, m: &Mount) -> Option<MountPlan> {
             noexec: m.noexec.unwrap_or(m.kind == MountKind::Proc),
         }
     };
-    Some(MountPlan { target, flags, op })
+    let mut op = op;
+    let follow = m.follow_symlinks.unwrap_or(false);
+    let links_followed = super::host_paths::resolve_mount(cx, key, &mut op, follow);
+    Some(MountPlan {
+        target,
+        flags,
+        op,
+        links_followed,
+    })
 }
 
 /// Reject targets that cannot be created: beneath an earlier file or symlink.

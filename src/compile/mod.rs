@@ -11,6 +11,7 @@ mod cgroup;
 mod ctx;
 mod env;
 mod filesystem;
+mod host_paths;
 mod landlock;
 mod namespaces;
 mod process;

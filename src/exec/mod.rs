@@ -22,6 +22,7 @@
 pub mod child;
 pub mod confine;
 pub mod error;
+mod host_path_error;
 pub mod identity;
 pub mod init;
 pub mod listen_fds;
@@ -484,7 +485,9 @@ fn to_error(plan: &Plan, rec: Record) -> ExecError {
             index: rec.step as usize + 1,
             total,
             desc: describe_step(plan, step),
-            call: if rec.data != 0 {
+            call: if rec.call == Call::OpenHostPath as u32 && errno == Errno::ELOOP {
+                host_path_error::describe(plan, step).unwrap_or_else(|| call.to_string())
+            } else if rec.data != 0 {
                 crate::exec::confine::describe_call(
                     rec.data as u8,
                     rec.data2 as u32,

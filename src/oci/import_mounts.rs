@@ -31,6 +31,7 @@ fn blank(kind: MountKind, target: String, flags: Flags) -> Mount {
         lower: None,
         upper: None,
         work: None,
+        follow_symlinks: None,
     }
 }
 
@@ -251,6 +252,10 @@ fn plain_mount(
             m.source = Some(resolve(&src, bundle, &format!("{path}.source"))?);
             m.recursive = Some(recursive.unwrap_or(false));
             m.optional = Some(false);
+            // OCI runtimes follow links in bind sources (the engine that wrote config.json
+            // names them). The link is resolved when the plan is made, shown resolved, and
+            // the launch opens exactly that path, so a link swapped in later still fails.
+            m.follow_symlinks = Some(true);
         }
         MountKind::Overlay => {
             m.lower = Some(lower.ok_or_else(|| OciError::Invalid {

@@ -73,6 +73,17 @@ pub fn describe_mount(m: &super::MountPlan) -> String {
             s.push_str(name);
         }
     }
+    // follow-symlinks: what was written, and the link it went through (the paths above are
+    // the resolved ones, which is what gets mounted).
+    for l in &m.links_followed {
+        let _ = write!(
+            s,
+            " (written {}, followed link {} -> {})",
+            l.written.display(),
+            l.link.display(),
+            l.points_to.display()
+        );
+    }
     s
 }
 

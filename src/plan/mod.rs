@@ -159,6 +159,23 @@ pub struct MountPlan {
     pub target: PathBuf,
     pub flags: MountFlags,
     pub op: MountOp,
+    /// Host paths of this mount that the profile allowed to go through symlinks
+    /// (`follow-symlinks = true`), resolved when the plan was made: `op` holds the
+    /// resolved paths, which the executor opens without following any link.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub links_followed: Vec<FollowedLink>,
+}
+
+/// A host path written through a symlink, and what it resolved to at plan time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FollowedLink {
+    /// The path as the profile wrote it (after variable expansion).
+    pub written: PathBuf,
+    /// The first component of it that is a symlink, and that link's content.
+    pub link: PathBuf,
+    pub points_to: PathBuf,
+    /// The fully resolved path: what is mounted.
+    pub resolved: PathBuf,
 }
 
 /// What a mount does.

@@ -45,6 +45,13 @@ pub struct Mount {
     pub upper: Option<String>,
     /// overlay: work directory on the host, on the same filesystem as `upper`.
     pub work: Option<String>,
+    /// bind, overlay: follow symbolic links in the host paths (`source`; `lower`, `upper`,
+    /// `work`). Default: false, and a host path that is, or passes through, a symlink is an
+    /// error: a sandbox that can write there could have planted it. With true, the link is
+    /// resolved once when the plan is made; `plan`, `explain` and the run report show the
+    /// resolved path, and the launch opens exactly that path without following links, so a
+    /// link swapped in later fails the launch instead of redirecting it.
+    pub follow_symlinks: Option<bool>,
 }
 
 /// Mount type.

@@ -104,6 +104,7 @@ fn mount(target: &str, flags: MountFlags, op: MountOp) -> MountPlan {
         target: target.into(),
         flags,
         op,
+        links_followed: Vec::new(),
     }
 }
 

@@ -72,7 +72,10 @@ pub fn describe_call(
             Some(r) => format!("setrlimit({})", r.name),
             None => "setrlimit(2)".into(),
         },
-        7 => format!("open(2) of landlock path {}", path(index)),
+        7 => format!(
+            "openat2(2) of landlock path {} (no symlinks followed)",
+            path(index)
+        ),
         8 => "landlock_create_ruleset(2)".into(),
         9 if index >= 0x1_0000 => format!("landlock_add_rule(2) for TCP port {}", index - 0x1_0000),
         9 => format!("landlock_add_rule(2) for {}", path(index)),

@@ -341,12 +341,12 @@ fn errno_of(err: &(dyn std::error::Error + 'static)) -> nix::Error {
     nix::Error::EOPNOTSUPP
 }
 
+/// Open a rule's path (in the child, after pivot_root: inside the sandbox) without following
+/// any symlink: a link planted in a writable tree the sandbox shares would otherwise move
+/// the rule, e.g. `write = ["/shared/out"]` with `/shared/out -> /` granting write access
+/// to every writable mount. A path through a link fails with ELOOP; name the real path.
 fn open_path(path: &CString) -> Result<(OwnedFd, bool), nix::Error> {
-    // SAFETY: `path` is NUL-terminated; the returned fd is owned by the OwnedFd below.
-    let fd = unsafe { libc::open(path.as_ptr(), libc::O_PATH | libc::O_CLOEXEC) };
-    if fd < 0 {
-        return Err(nix::Error::last());
-    }
+    let fd = crate::exec::sys::open_no_symlinks(libc::AT_FDCWD, path, libc::O_PATH)?;
     // SAFETY: fd is a fresh descriptor nothing else owns.
     let fd = unsafe { OwnedFd::from_raw_fd(fd) };
     let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
