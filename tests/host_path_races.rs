@@ -28,8 +28,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const MAX_LAUNCHES: usize = 250;
-const MAX_TIME: Duration = Duration::from_secs(4);
+const MAX_LAUNCHES: usize = 1000;
+const MAX_TIME: Duration = Duration::from_secs(5);
 const SECRET: &str = "secret\n";
 
 /// A test directory with a tmpfs over it, in this thread's private mount namespace:
@@ -323,7 +323,7 @@ fn dir_mode_is_never_applied_through_a_swapped_link() {
             &profile,
             who,
             &["/bin/true"],
-            &[attack_racer],
+            &[attack_racer, attack_racer],
             || arena.reset(&["d", "x"], &[("x", &victim)], who),
             |_, _| {},
         )
