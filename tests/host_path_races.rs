@@ -291,7 +291,10 @@ fn base_profile(arena: &Arena, extra: &str) -> PathBuf {
 
 /// Run `scenario` for root and for the unprivileged test user, each on its own thread
 /// with a private mount namespace.
-fn as_root_and_user(tag: &'static str, scenario: fn(&Arena, Option<(u32, u32)>) -> (Tally, u64)) {
+/// A race scenario: launches against an arena as root (None) or as a user.
+type Scenario = fn(&Arena, Option<(u32, u32)>) -> (Tally, u64);
+
+fn as_root_and_user(tag: &'static str, scenario: Scenario) {
     if need_sandbox() || need_root() {
         return;
     }
