@@ -160,7 +160,8 @@ fn setup_failure_names_the_step_and_exits_125() {
         .lines()
         .find(|l| l.contains("step "))
         .unwrap_or_else(|| panic!("{err}"));
-    // `step 9/19 (bind /nonexistent/stockade -> /x, nosuid, nodev): open_tree(2): ENOENT`
+    // `step 9/19 (bind /nonexistent/stockade -> /x, nosuid, nodev): host path,
+    // RESOLVE_NO_SYMLINKS: openat2(2): ENOENT` (host paths are opened without links)
     let (_, rest) = line.split_once("step ").expect("step");
     let (frac, rest) = rest.split_once(' ').expect("fraction");
     let (i, n) = frac.split_once('/').expect("i/n");
@@ -172,7 +173,10 @@ fn setup_failure_names_the_step_and_exits_125() {
         rest.starts_with("(bind /nonexistent/stockade -> /x"),
         "{line}"
     );
-    assert!(rest.ends_with("): open_tree(2): ENOENT"), "{line}");
+    assert!(
+        rest.ends_with("): host path, RESOLVE_NO_SYMLINKS: openat2(2): ENOENT"),
+        "{line}"
+    );
     let rep: Value =
         serde_json::from_slice(&std::fs::read(&report).expect("report")).expect("json");
     assert_eq!(rep["exit"]["cause"], "setup-failure");
@@ -180,7 +184,7 @@ fn setup_failure_names_the_step_and_exits_125() {
     assert!(rep["exit"]["error"]
         .as_str()
         .unwrap_or_default()
-        .contains("open_tree(2): ENOENT"));
+        .contains("openat2(2): ENOENT"));
 }
 
 fn read_json_line(r: &mut impl BufRead) -> Value {
