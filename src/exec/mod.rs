@@ -28,6 +28,7 @@ pub mod init;
 pub mod listen_fds;
 pub mod mounts;
 pub mod notify;
+mod overlay;
 pub mod pivot;
 pub mod prepare;
 pub mod report;

@@ -301,7 +301,7 @@ fn prepare_mount(m: &crate::plan::MountPlan) -> Result<PreparedMount, ExecError>
                 .transpose()?,
             scratch: OverlayScratch {
                 fds: vec![-1; lower.len() + 2],
-                joined: vec![0; lower.len() * super::mounts::FD_PATH_LEN + 1],
+                joined: vec![0; lower.len() * super::overlay::FD_PATH_LEN + 1],
             },
         },
     };
