@@ -543,6 +543,17 @@ fn bind_source_that_is_a_symlink_is_refused_at_its_key() {
         "plan shows the resolved source: {plan}"
     );
     assert!(plan.contains("followed link"), "{plan}");
+    let out = TestCommand::new(["explain".as_ref(), followed.as_os_str()]).output();
+    let explained = String::from_utf8_lossy(&out.stdout);
+    let resolved = format!(
+        "{} => {}",
+        dir.join("link").display(),
+        dir.join("real").display()
+    );
+    assert!(
+        explained.contains(&resolved),
+        "explain shows what is mounted: {explained}"
+    );
     let out = TestCommand::run(&followed, &["/bin/cat", "/data/marker"]).output();
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "real\n");

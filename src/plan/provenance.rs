@@ -40,6 +40,24 @@ pub fn render(loaded: &Loaded, plan: &Plan) -> String {
     for (a, b) in &rows {
         let _ = writeln!(o, "{a:<width$}  # {b}");
     }
+    // follow-symlinks: the values above are as written; what gets mounted is resolved.
+    let followed: Vec<_> = plan.mounts.iter().flat_map(|m| &m.links_followed).collect();
+    if !followed.is_empty() {
+        let _ = writeln!(
+            o,
+            "\n# host paths resolved through symlinks (follow-symlinks): what is mounted"
+        );
+        for l in followed {
+            let _ = writeln!(
+                o,
+                "# {} => {}  (link {} -> {})",
+                l.written.display(),
+                l.resolved.display(),
+                l.link.display(),
+                l.points_to.display()
+            );
+        }
+    }
     let _ = writeln!(o, "\n# defaults (set by no file)");
     for (key, value) in defaults(plan) {
         if loaded.origins.contains_key(key) {
