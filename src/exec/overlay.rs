@@ -93,36 +93,52 @@ pub fn overlay(
                 .into_raw();
         }
     }
-    let fs = Fd(sys::fsopen(c"overlay").ctx(Call::Fsopen)?);
-    // `lowerdir+` (Linux 6.8) takes one layer per call; older kernels reject the key with
-    // EINVAL and take the `:`-joined list instead (fd paths need no escaping).
-    let mut one_by_one = true;
-    for k in 0..n {
-        match sys::fsconfig_string(fs.0, c"lowerdir+", FdPath::new(fds.0[k]).as_cstr()) {
-            Ok(()) => {}
-            Err(Errno::EINVAL) if k == 0 => {
-                one_by_one = false;
-                break;
-            }
-            Err(e) => return Err(Fail::new(Call::Fsconfig, e)),
-        }
+    // `lowerdir+` (Linux 6.8) takes one layer per call. Kernels before 6.5 parse overlay
+    // options the legacy way: fsconfig accepts any key and only FSCONFIG_CMD_CREATE fails
+    // (EINVAL); 6.5 to 6.7 reject the key at once. Either way the `:`-joined `lowerdir`
+    // is tried next, in a fresh context (fd paths need no escaping).
+    match configure(userns, &fds, n, None) {
+        Err(Fail {
+            call: Call::Fsconfig,
+            errno: Errno::EINVAL,
+        }) => configure(userns, &fds, n, Some(&mut scratch.joined)),
+        r => r,
     }
-    if !one_by_one {
-        let buf = &mut scratch.joined;
-        let mut at = 0;
-        for k in 0..n {
-            let p = FdPath::new(fds.0[k]);
-            let b = p.bytes();
-            if k > 0 {
-                buf[at] = b':';
-                at += 1;
+    .and_then(|fs| sys::fsmount(fs.0, attrs).ctx(Call::Fsmount))
+}
+
+/// A created overlay context: layers one by one (`joined` None) or as one joined value
+/// written into `joined`.
+fn configure(
+    userns: bool,
+    fds: &FdList,
+    n: usize,
+    joined: Option<&mut Vec<u8>>,
+) -> Result<Fd, Fail> {
+    let fs = Fd(sys::fsopen(c"overlay").ctx(Call::Fsopen)?);
+    match joined {
+        None => {
+            for k in 0..n {
+                let p = FdPath::new(fds.0[k]);
+                sys::fsconfig_string(fs.0, c"lowerdir+", p.as_cstr()).ctx(Call::Fsconfig)?;
             }
-            buf[at..at + b.len()].copy_from_slice(b);
-            at += b.len();
         }
-        buf[at] = 0;
-        let joined = CStr::from_bytes_until_nul(buf).unwrap_or(c"");
-        sys::fsconfig_string(fs.0, c"lowerdir", joined).ctx(Call::Fsconfig)?;
+        Some(buf) => {
+            let mut at = 0;
+            for k in 0..n {
+                let p = FdPath::new(fds.0[k]);
+                let b = p.bytes();
+                if k > 0 {
+                    buf[at] = b':';
+                    at += 1;
+                }
+                buf[at..at + b.len()].copy_from_slice(b);
+                at += b.len();
+            }
+            buf[at] = 0;
+            let value = CStr::from_bytes_until_nul(buf).unwrap_or(c"");
+            sys::fsconfig_string(fs.0, c"lowerdir", value).ctx(Call::Fsconfig)?;
+        }
     }
     for (k, key) in [c"upperdir", c"workdir"].into_iter().enumerate() {
         if fds.0[n + k] >= 0 {
@@ -135,7 +151,7 @@ pub fn overlay(
         sys::fsconfig_flag(fs.0, c"userxattr").ctx(Call::Fsconfig)?;
     }
     sys::fsconfig_create(fs.0).ctx(Call::Fsconfig)?;
-    sys::fsmount(fs.0, attrs).ctx(Call::Fsmount)
+    Ok(fs)
 }
 
 #[cfg(test)]
