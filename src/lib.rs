@@ -13,6 +13,7 @@ pub mod diag;
 pub mod exec;
 pub mod host;
 pub mod log;
+pub mod net;
 pub mod oci;
 pub mod plan;
 pub mod profile;
