@@ -9,6 +9,7 @@
 mod caps;
 mod cgroup;
 mod ctx;
+mod egress;
 mod env;
 mod filesystem;
 mod landlock;
@@ -70,6 +71,8 @@ pub fn compile(
     let systemd = systemd::compile(&mut cx, p, sandbox);
     let mut env = env;
     systemd::extend_env(&cx, &systemd, sandbox, &mut env);
+    let mut fs = fs;
+    let egress = egress::compile(&mut cx, p, &ns, fs.as_mut(), &mut env);
     let mut diags = cx.finish();
     loaded.locate(&mut diags);
     if diags.has_errors() {
@@ -88,6 +91,7 @@ pub fn compile(
         process,
         namespaces: ns.plan,
         network: ns.network,
+        egress,
         root: fs.root,
         hostname: fs.hostname,
         domainname: fs.domainname,
