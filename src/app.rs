@@ -21,8 +21,9 @@ pub fn main(cli: Cli) -> i32 {
             profile,
             report,
             report_fd,
+            net_log,
             command,
-        }) => run(profile, report, report_fd, command),
+        }) => run(profile, report, report_fd, net_log, command),
         Command::Check(CheckArgs { profiles, format }) => check(&profiles, format),
         Command::Plan(PlanArgs {
             profile,
@@ -114,6 +115,7 @@ fn run(
     profile: Option<String>,
     report: Option<std::path::PathBuf>,
     report_fd: Option<i32>,
+    net_log: Option<std::path::PathBuf>,
     command: Vec<String>,
 ) -> i32 {
     let name = profile.unwrap_or_else(|| "builtin:strict".to_owned());
@@ -132,6 +134,7 @@ fn run(
     let run_opts = crate::exec::RunOptions {
         report_path: report,
         report_fd,
+        net_log,
     };
     match crate::exec::run(&compiled.plan, &host, &run_opts) {
         Ok(outcome) => outcome.exit_code,

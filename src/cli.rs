@@ -148,6 +148,9 @@ pub struct RunArgs {
     /// Write the run report (JSON) to this inherited file descriptor.
     #[arg(long, value_name = "FD")]
     pub report_fd: Option<i32>,
+    /// `network.mode = "proxy"`: append every connection decision as a JSON line here.
+    #[arg(long, value_name = "FILE")]
+    pub net_log: Option<PathBuf>,
     /// The command and its arguments (replaces `process.command`).
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<String>,

@@ -36,7 +36,11 @@ impl Decision {
     /// The one stderr line for a denied connection: the host and the profile key that
     /// would allow it.
     pub fn denial_line(&self) -> String {
-        let hint = if self.protocol == "dns" {
+        let literal = crate::net::pattern::normalize_name(&self.host)
+            == Err(crate::net::PatternError::IpLiteral);
+        let hint = if literal {
+            "IP addresses cannot be allowed: use the host name".to_string()
+        } else if self.protocol == "dns" {
             format!("add \"{}\" to network.allow", self.host)
         } else if self.port == super::pattern::DEFAULT_PORT {
             format!("add \"{}\" to network.allow", self.host)

@@ -15,14 +15,20 @@
 //! - [`dns`]: queries to the sandbox's DNS stub and its answers;
 //! - [`decision`]: the record of every allowed or denied connection.
 //!
-//! The I/O around the core (the proxy process) lives in `proxy`.
+//! The I/O around the core: [`listeners`] (created by the sandbox's child in its network
+//! namespace), [`supervise`] (forks the proxy, collects its decisions), [`proxy`] (the
+//! proxy process) and [`resolve`] (host-side resolution and the address check).
 
 pub mod addr;
 pub mod decision;
 pub mod dns;
 pub mod http;
+pub mod listeners;
 pub mod pattern;
+pub mod proxy;
+pub mod resolve;
 pub mod socks;
+pub mod supervise;
 pub mod tls;
 
 pub use decision::{Decision, Verdict};
