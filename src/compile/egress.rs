@@ -73,15 +73,16 @@ pub fn compile(
             Some("list the hosts in `network.allow`, or use `mode = \"none\"`".into()),
         );
     }
-    let generated_etc = match fs {
+    let etc = match fs {
         Some(fs) if fs.mount_ns => add_etc_files(fs),
-        _ => false,
+        _ => Err("there is no mount namespace"),
     };
-    if !generated_etc {
+    let generated_etc = etc.is_ok();
+    if let Err(why) = etc {
         cx.warn(
             "network.mode",
-            "`/etc/resolv.conf` is not generated (the root directory or a mount provides `/etc`): only clients that use the proxy variables reach allowed hosts",
-            Some("use a tmpfs root without a mount over /etc, or point the sandbox's resolv.conf at 127.0.0.1".into()),
+            format!("`/etc/resolv.conf` is not generated ({why}): names resolve only through the proxy variables (the DNS stub on 127.0.0.1:53 answers only if resolv.conf points there)"),
+            Some("use a tmpfs root without a mount covering /etc/resolv.conf to get a generated one".into()),
         );
     }
     extend_env(env);
@@ -97,9 +98,9 @@ pub fn compile(
 /// Append `file` mounts for `/etc/resolv.conf` and `/etc/hosts`, only where the file
 /// would be written into the sandbox's own tmpfs: a `file` mount writes its content in
 /// place, so with a root directory or a mount covering `/etc` it could reach a host file.
-fn add_etc_files(fs: &mut Fs) -> bool {
+fn add_etc_files(fs: &mut Fs) -> Result<(), &'static str> {
     if fs.root.kind != RootKind::Tmpfs {
-        return false;
+        return Err("the root is a directory");
     }
     let covers = |m: &MountPlan| {
         Path::new("/etc/resolv.conf").starts_with(&m.target)
@@ -108,7 +109,7 @@ fn add_etc_files(fs: &mut Fs) -> bool {
             || m.target.starts_with("/etc/hosts")
     };
     if fs.mounts.iter().any(covers) {
-        return false;
+        return Err("a mount covers /etc/resolv.conf or /etc/hosts");
     }
     for (target, content) in [("/etc/resolv.conf", RESOLV_CONF), ("/etc/hosts", HOSTS)] {
         fs.mounts.push(MountPlan {
@@ -125,7 +126,7 @@ fn add_etc_files(fs: &mut Fs) -> bool {
             },
         });
     }
-    true
+    Ok(())
 }
 
 /// Point every common client at the proxy. These override the profile's values: there is

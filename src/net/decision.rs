@@ -40,9 +40,7 @@ impl Decision {
             == Err(crate::net::PatternError::IpLiteral);
         let hint = if literal {
             "IP addresses cannot be allowed: use the host name".to_string()
-        } else if self.protocol == "dns" {
-            format!("add \"{}\" to network.allow", self.host)
-        } else if self.port == super::pattern::DEFAULT_PORT {
+        } else if self.protocol == "dns" || self.port == super::pattern::DEFAULT_PORT {
             format!("add \"{}\" to network.allow", self.host)
         } else {
             format!("add \"{}:{}\" to network.allow", self.host, self.port)
