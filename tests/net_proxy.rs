@@ -364,3 +364,89 @@ fn proxy_allows_only_listed_hosts_rootless() {
     let Some(u) = need_user() else { return };
     run_suite(Some(u));
 }
+
+/// `[[phase]]`: the fetch phase reaches the allowed host through the proxy and writes into
+/// the project directory; the build phase has no network at all (its report has no proxy
+/// section) and sees what fetch wrote; a failing phase stops the run with its status.
+#[test]
+fn phases_fetch_through_proxy_then_build_offline() {
+    if need_sandbox() || common::need_root() || !tools_present() {
+        return;
+    }
+    let dir = TempDir::new("phases");
+    std::fs::copy("tests/net/https_server.py", dir.join("https_server.py")).unwrap();
+    let (_, plain, _) = ports();
+    let plain = plain + 7;
+    let _servers = Servers {
+        children: vec![server(
+            dir.path(),
+            &["127.0.0.2", &plain.to_string(), "fetched-payload"],
+        )],
+    };
+    let body = format!(
+        "extends = [\"builtin:strict\"]\n\
+         [[phase]]\nname = \"fetch\"\ncommand = [\"sh\", \"-c\", \"curl -sf http://plain.test:{plain}/ > fetched\"]\n\
+         network = {{ mode = \"proxy\", allow = [\"plain.test:{plain}\"] }}\n\
+         [[phase]]\nname = \"build\"\ncommand = [\"sh\", \"-c\", \"cat fetched; curl -sf --max-time 5 http://plain.test:{plain}/ && echo ONLINE || echo offline\"]\n\
+         network = {{ mode = \"none\" }}\n"
+    );
+    let profile = dir.profile("phases.toml", &body);
+    let report = dir.join("r.json");
+    let run = |extra: &[&str]| {
+        let mut args: Vec<&std::ffi::OsStr> = vec![
+            "run".as_ref(),
+            profile.as_os_str(),
+            "--report".as_ref(),
+            report.as_os_str(),
+        ];
+        args.extend(extra.iter().map(std::ffi::OsStr::new));
+        TestCommand::new(args)
+            .current_dir(dir.path())
+            .env("STOCKADE_TEST_NET_HOSTS", "plain.test=127.0.0.2")
+            .env("STOCKADE_TEST_NET_LOOPBACK", "1")
+            .output()
+    };
+    let out = run(&[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout.trim(), "fetched-payload\noffline", "{stdout}");
+    let fetch: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("r.json.fetch")).unwrap()).unwrap();
+    let build: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("r.json.build")).unwrap()).unwrap();
+    assert_eq!(fetch["network"]["allowed"], 1, "{fetch:#}");
+    assert!(
+        build.get("network").is_none(),
+        "the build phase has no proxy: {build:#}"
+    );
+    assert!(build["namespaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n == "net"));
+
+    // --phase runs one; a failing phase stops the run with its status.
+    std::fs::remove_file(dir.join("r.json.build")).unwrap();
+    std::fs::remove_file(dir.join("fetched")).unwrap();
+    let out = run(&["--phase", "build"]);
+    assert!(out.status.success());
+    assert!(
+        dir.join("r.json.build").exists(),
+        "--phase build wrote its report"
+    );
+    let failing = body.replace("> fetched", "> fetched; exit 3");
+    std::fs::write(&profile, format!("version = 1\n{failing}")).unwrap();
+    std::fs::remove_file(dir.join("r.json.fetch")).unwrap();
+    std::fs::remove_file(dir.join("r.json.build")).unwrap();
+    let out = run(&[]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("phase fetch failed (exit status 3)"));
+    assert!(
+        dir.join("r.json.fetch").exists() && !dir.join("r.json.build").exists(),
+        "build must not run"
+    );
+}

@@ -14,6 +14,7 @@ mod env;
 mod filesystem;
 mod landlock;
 mod namespaces;
+mod phases;
 mod process;
 mod rlimit;
 mod seccomp;
@@ -23,6 +24,7 @@ mod vars;
 
 pub use ctx::Ctx;
 pub use landlock::{access_names, ACCESS_RIGHTS};
+pub use phases::{compile_phases, CompiledPhase};
 
 use crate::diag::Diagnostics;
 use crate::host::HostFacts;
@@ -54,6 +56,14 @@ pub fn compile(
 ) -> Result<Compiled, Diagnostics> {
     let mut cx = Ctx::new(host);
     let p = &loaded.profile;
+    if p.phase.is_some() {
+        // A phased profile is a list of plans: `compile_phases` compiles each phase.
+        cx.error_on_key(
+            "phase",
+            "this profile has phases: compile it phase by phase",
+            Some("stockade run/plan/check handle phases; `--phase NAME` picks one".into()),
+        );
+    }
     let ns = namespaces::compile(&mut cx, p);
     let process = process::compile(&mut cx, p, &ns, opts);
     let env = env::compile(&mut cx, p);
