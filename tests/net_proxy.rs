@@ -450,3 +450,117 @@ fn phases_fetch_through_proxy_then_build_offline() {
         "build must not run"
     );
 }
+
+/// `profiles/git-clone.toml` for real: a test profile extends it with the local host (allow
+/// lists accumulate) and clones a repository served over git's dumb HTTP protocol; the
+/// same clone of a host that only the base would not allow fails with a denial.
+#[test]
+fn git_clone_profile_over_dumb_http() {
+    if need_sandbox() || common::need_root() || !tools_present() {
+        return;
+    }
+    let dir = TempDir::new("git");
+    let git = |args: &[&str], cwd: &Path| {
+        let out = Command::new("git")
+            .args(args)
+            .current_dir(cwd)
+            .env("HOME", cwd)
+            .output()
+            .expect("git");
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let src = dir.join("src");
+    let www = dir.join("www");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::create_dir_all(&www).unwrap();
+    git(&["init", "-q", "-b", "main"], &src);
+    std::fs::write(src.join("lib.txt"), "dependency v1\n").unwrap();
+    git(&["add", "."], &src);
+    git(
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-qm",
+            "v1",
+        ],
+        &src,
+    );
+    git(
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            src.to_str().unwrap(),
+            www.join("dep.git").to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    git(&["update-server-info"], &www.join("dep.git"));
+    std::fs::copy("tests/net/https_server.py", dir.join("https_server.py")).unwrap();
+    let (_, plain, _) = ports();
+    let port = plain + 8;
+    let mut srv = Command::new("python3")
+        .args([
+            "-m",
+            "http.server",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.2",
+        ])
+        .current_dir(&www)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.2", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let shipped = std::env::current_dir()
+        .unwrap()
+        .join("profiles/git-clone.toml");
+    let profile = dir.profile(
+        "git.toml",
+        &format!(
+            "extends = [\"{}\"]\n[network]\nallow = [\"git.test:{port}\"]\n",
+            shipped.display()
+        ),
+    );
+    let work = dir.join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let clone = |url: String, into: &str| {
+        TestCommand::run(&profile, &["git", "clone", "-q", &url, into])
+            .current_dir(&work)
+            .env(
+                "STOCKADE_TEST_NET_HOSTS",
+                "git.test=127.0.0.2,evil.test=127.0.0.2",
+            )
+            .env("STOCKADE_TEST_NET_LOOPBACK", "1")
+            .output()
+    };
+    let out = clone(format!("http://git.test:{port}/dep.git"), "dep");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(work.join("dep/lib.txt")).unwrap(),
+        "dependency v1\n"
+    );
+    // evil.test resolves to the same server, but is not in the allow list.
+    let out = clone(format!("http://evil.test:{port}/dep.git"), "dep2");
+    let _ = (srv.kill(), srv.wait());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && !work.join("dep2/lib.txt").exists());
+    assert!(stderr.contains("denied http evil.test:"), "{stderr}");
+}
