@@ -564,3 +564,112 @@ fn git_clone_profile_over_dumb_http() {
     assert!(!out.status.success() && !work.join("dep2/lib.txt").exists());
     assert!(stderr.contains("denied http evil.test:"), "{stderr}");
 }
+
+/// `profiles/pip-fetch-build.toml` for real against a local PEP 503 index: fetch downloads
+/// through the proxy, build installs with no network; the build phase's report shows no
+/// connections at all (it has no proxy).
+#[test]
+fn pip_fetch_build_profile_against_a_local_index() {
+    if need_sandbox() || common::need_root() || !tools_present() {
+        return;
+    }
+    let dir = TempDir::new("pip");
+    let www = dir.join("www");
+    std::fs::create_dir_all(www.join("simple/demo-pkg")).unwrap();
+    std::fs::create_dir_all(www.join("files")).unwrap();
+    // A minimal wheel, written by python's zipfile.
+    let wheel = "demo_pkg-1.0-py3-none-any.whl";
+    let script = format!(
+        "import zipfile\nz = zipfile.ZipFile('{}/files/{wheel}', 'w')\n\
+         z.writestr('demo_pkg/__init__.py', 'VALUE = 42\\n')\n\
+         z.writestr('demo_pkg-1.0.dist-info/METADATA', 'Metadata-Version: 2.1\\nName: demo-pkg\\nVersion: 1.0\\n')\n\
+         z.writestr('demo_pkg-1.0.dist-info/WHEEL', 'Wheel-Version: 1.0\\nGenerator: test\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n')\n\
+         z.writestr('demo_pkg-1.0.dist-info/RECORD', '')\nz.close()\n",
+        www.display()
+    );
+    let out = Command::new("python3")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(
+        www.join("simple/demo-pkg/index.html"),
+        format!("<html><body><a href=\"../../files/{wheel}\">{wheel}</a></body></html>\n"),
+    )
+    .unwrap();
+    let (_, plain, _) = ports();
+    let port = plain + 9;
+    let mut srv = Command::new("python3")
+        .args([
+            "-m",
+            "http.server",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.2",
+        ])
+        .current_dir(&www)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.2", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let work = dir.join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    std::fs::write(work.join("requirements.txt"), "demo-pkg==1.0\n").unwrap();
+    // The shipped profile with the local index in place of PyPI (phases accumulate through
+    // `extends`, so the hosts are substituted in a copy instead).
+    let repo = std::env::current_dir().unwrap();
+    let shipped = std::fs::read_to_string(repo.join("profiles/pip-fetch-build.toml")).unwrap();
+    let pypi = "allow = [\"pypi.org\", \"files.pythonhosted.org\"]";
+    assert!(shipped.contains(pypi) && shipped.contains("\"base/minimal.toml\""));
+    let text = shipped
+        .replace(pypi, &format!("allow = [\"pypi.test:{port}\"]"))
+        .replace("\"base/minimal.toml\"", &format!("\"{}\"", repo.join("profiles/base/minimal.toml").display()))
+        .replace(
+            "set = { HOME = \"/tmp\",",
+            &format!("set = {{ PIP_INDEX_URL = \"http://pypi.test:{port}/simple/\", PIP_TRUSTED_HOST = \"pypi.test:{port}\", HOME = \"/tmp\","),
+        );
+    let profile = dir.join("pip.toml");
+    std::fs::write(&profile, text).unwrap();
+    let report = dir.join("r.json");
+    let out = TestCommand::new([
+        "run".as_ref(),
+        profile.as_os_str(),
+        "--report".as_ref(),
+        report.as_os_str(),
+    ])
+    .current_dir(&work)
+    .env("STOCKADE_TEST_NET_HOSTS", "pypi.test=127.0.0.2")
+    .env("STOCKADE_TEST_NET_LOOPBACK", "1")
+    .output();
+    let _ = (srv.kill(), srv.wait());
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(work.join("wheels").join(wheel).exists());
+    assert_eq!(
+        std::fs::read_to_string(work.join("vendor/demo_pkg/__init__.py")).unwrap(),
+        "VALUE = 42\n"
+    );
+    let fetch: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("r.json.fetch")).unwrap()).unwrap();
+    let build: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("r.json.build")).unwrap()).unwrap();
+    assert!(
+        fetch["network"]["allowed"].as_u64().unwrap() >= 1 && fetch["network"]["denied"] == 0,
+        "{fetch:#}"
+    );
+    assert!(build.get("network").is_none());
+}

@@ -61,6 +61,10 @@ fn compile_path(path: &Path) -> Result<Plan, String> {
     let relative = path.strip_prefix(repo()).unwrap_or(path);
     let name = relative.to_str().unwrap();
     let loaded = stockade::profile::load::load(name).map_err(|e| format!("{:?}", e.diagnostics))?;
+    if loaded.profile.phase.is_some() {
+        // One sandbox per phase: `stockade oci export` refuses such a profile.
+        return Err("PHASES".into());
+    }
     let opts = CompileOptions {
         command: None,
         command_optional: true,
@@ -99,6 +103,7 @@ fn compiled_profiles() -> Vec<(PathBuf, Plan)> {
                 );
             }
             Ok(plan) => out.push((path, plan)),
+            Err(e) if e == "PHASES" => {}
             // The shipped profiles and this file's own test profiles must compile.
             Err(e) => assert!(
                 !rel(&path).starts_with("profiles/")
