@@ -673,3 +673,105 @@ fn pip_fetch_build_profile_against_a_local_index() {
     );
     assert!(build.get("network").is_none());
 }
+
+/// `profiles/npm-ci.toml` for real against a local registry (packument + tarball): the
+/// shipped profile with the local host in place of registry.npmjs.org installs the locked
+/// dependency through the proxy, and the project's postinstall script does not run.
+#[test]
+fn npm_ci_profile_against_a_local_registry() {
+    if need_sandbox() || common::need_root() || !tools_present() {
+        return;
+    }
+    if !Command::new("sh")
+        .args(["-c", "command -v npm && command -v node"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        skip("npm is not installed");
+        return;
+    }
+    let dir = TempDir::new("npm");
+    let (_, plain, _) = ports();
+    let port = plain + 6;
+    let out = Command::new("bash")
+        .arg("tests/net/npm_fixture.sh")
+        .arg(dir.path())
+        .arg(port.to_string())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut srv = Command::new("python3")
+        .args([
+            "-m",
+            "http.server",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.2",
+        ])
+        .current_dir(dir.join("www"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.2", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let repo = std::env::current_dir().unwrap();
+    let shipped = std::fs::read_to_string(repo.join("profiles/npm-ci.toml")).unwrap();
+    let npmjs = "allow = [\"registry.npmjs.org\"]";
+    assert!(shipped.contains(npmjs) && shipped.contains("set = { npm_config_cache"));
+    let text = shipped
+        .replace(npmjs, &format!("allow = [\"npm.test:{port}\"]"))
+        .replace(
+            "\"base/minimal.toml\"",
+            &format!("\"{}\"", repo.join("profiles/base/minimal.toml").display()),
+        )
+        .replace(
+            "set = { npm_config_cache",
+            &format!(
+                "set = {{ npm_config_registry = \"http://npm.test:{port}/\", npm_config_cache"
+            ),
+        );
+    let profile = dir.join("npm.toml");
+    std::fs::write(&profile, text).unwrap();
+    let report = dir.join("r.json");
+    let out = TestCommand::new([
+        "run".as_ref(),
+        profile.as_os_str(),
+        "--report".as_ref(),
+        report.as_os_str(),
+    ])
+    .current_dir(&dir.join("proj"))
+    .env("STOCKADE_TEST_NET_HOSTS", "npm.test=127.0.0.2")
+    .env("STOCKADE_TEST_NET_LOOPBACK", "1")
+    .output();
+    let _ = (srv.kill(), srv.wait());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let installed =
+        std::fs::read_to_string(dir.join("proj/node_modules/demo-pkg/index.js")).unwrap();
+    assert_eq!(installed.trim(), "module.exports = 42;");
+    assert!(
+        !dir.join("proj/script-ran").exists(),
+        "lifecycle scripts must not run"
+    );
+    let rep: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let conns = rep["network"]["connections"].as_array().unwrap();
+    assert!(
+        conns
+            .iter()
+            .any(|c| c["host"] == "npm.test" && c["verdict"] == "allowed"),
+        "{conns:#?}"
+    );
+    assert_eq!(rep["network"]["denied"], 0, "{conns:#?}");
+}
