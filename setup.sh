@@ -13,7 +13,7 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 # crun/runc (OCI differential tests), python3-jsonschema, qemu + debootstrap (cgroup v2 VM).
 PACKAGES=(libseccomp-dev pkg-config build-essential busybox-static uidmap crun runc
           python3 python3-jsonschema qemu-system-x86 debootstrap e2fsprogs xz-utils
-          bubblewrap hyperfine util-linux procps iproute2)
+          bubblewrap hyperfine util-linux procps iproute2 curl openssl git npm)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -12,6 +12,8 @@ cargo test --locked --no-fail-fast -- --test-threads=2
 # The full fuzz run: optimized (LTO off, so it builds quickly) for 100k cases.
 STOCKADE_FUZZ_CASES=100000 CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
   cargo test --locked --release --test fuzz
+STOCKADE_FUZZ_CASES=1000000 CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+  cargo test --locked --release --test net_fuzz
 
 # cgroup v2 and systemd: one VM boot runs every tests/vm/*.test.sh.
 tests/vm/run.sh

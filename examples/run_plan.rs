@@ -159,6 +159,7 @@ fn main() {
             },
         },
         network: NetworkMode::None,
+        egress: None,
         root: RootPlan {
             kind: RootKind::Tmpfs,
             read_only: ro_root,

@@ -3,7 +3,7 @@
 use crate::cli::{
     CheckArgs, Cli, Command, ExplainArgs, Format, OciCommand, PlanArgs, RunArgs, SeccompCommand,
 };
-use crate::compile::{CompileOptions, Compiled};
+use crate::compile::{compile_phases_with, CompileOptions, Compiled, CompiledPhase};
 use crate::diag::{self, Diagnostics, Sources};
 use crate::host::HostFacts;
 use crate::log;
@@ -21,8 +21,10 @@ pub fn main(cli: Cli) -> i32 {
             profile,
             report,
             report_fd,
+            net_log,
+            phase,
             command,
-        }) => run(profile, report, report_fd, command),
+        }) => run(profile, report, report_fd, net_log, phase, command),
         Command::Check(CheckArgs { profiles, format }) => check(&profiles, format),
         Command::Plan(PlanArgs {
             profile,
@@ -91,6 +93,24 @@ fn print_diags(diags: &Diagnostics, sources: &Sources) {
 
 /// Load and compile, printing diagnostics. `None` when it failed.
 fn build(name: &str, opts: &CompileOptions, host: &HostFacts) -> Option<(Loaded, Compiled)> {
+    let (loaded, mut phases) = build_phases(name, opts, host, None)?;
+    if phases.len() != 1 {
+        log::error(&format!(
+            "{name} has {} phases; this command takes a profile without `[[phase]]` (use `stockade run --phase NAME` or `stockade plan`)",
+            phases.len()
+        ));
+        return None;
+    }
+    Some((loaded, phases.remove(0).compiled))
+}
+
+/// Load and compile every phase (a profile without phases is one unnamed phase).
+fn build_phases(
+    name: &str,
+    opts: &CompileOptions,
+    host: &HostFacts,
+    only: Option<&str>,
+) -> Option<(Loaded, Vec<CompiledPhase>)> {
     let loaded = match load(name) {
         Ok(l) => l,
         Err(e) => {
@@ -98,10 +118,12 @@ fn build(name: &str, opts: &CompileOptions, host: &HostFacts) -> Option<(Loaded,
             return None;
         }
     };
-    match crate::host_links::compile_on_host(&loaded, host, opts) {
-        Ok(c) => {
-            print_diags(&c.warnings, &loaded.sources);
-            Some((loaded, c))
+    match compile_phases_with(&loaded, host, opts, only, crate::host_links::compile_on_host) {
+        Ok(phases) => {
+            for p in &phases {
+                print_diags(&p.compiled.warnings, &loaded.sources);
+            }
+            Some((loaded, phases))
         }
         Err(d) => {
             print_diags(&d, &loaded.sources);
@@ -114,6 +136,8 @@ fn run(
     profile: Option<String>,
     report: Option<std::path::PathBuf>,
     report_fd: Option<i32>,
+    net_log: Option<std::path::PathBuf>,
+    phase: Option<String>,
     command: Vec<String>,
 ) -> i32 {
     let name = profile.unwrap_or_else(|| "builtin:strict".to_owned());
@@ -122,24 +146,49 @@ fn run(
         command: (!command.is_empty()).then_some(command),
         command_optional: false,
     };
-    let Some((loaded, compiled)) = build(&name, &opts, &host) else {
+    let Some((loaded, phases)) = build_phases(&name, &opts, &host, phase.as_deref()) else {
         return EXIT_LAUNCHER;
     };
+    if !opts.command.as_ref().is_none_or(|c| c.is_empty()) && !phases[0].name.is_empty() {
+        log::error("`-- CMD` cannot replace the commands of a profile with phases");
+        return EXIT_LAUNCHER;
+    }
     // The profile's trees are not needed past compilation and the process ends with the
     // payload: freeing them node by node would only delay the launch (~5% of its
     // instructions before the executor); exit returns the memory.
     std::mem::forget(loaded);
-    let run_opts = crate::exec::RunOptions {
-        report_path: report,
-        report_fd,
-    };
-    match crate::exec::run(&compiled.plan, &host, &run_opts) {
-        Ok(outcome) => outcome.exit_code,
-        Err(e) => {
-            log::error(&e.to_string());
-            e.exit_code()
+    // Phases run in order, each in a fresh sandbox; the first failure stops the run.
+    for ph in &phases {
+        let run_opts = crate::exec::RunOptions {
+            // A phase's report goes to FILE.PHASE.
+            report_path: report.as_ref().map(|r| {
+                if !ph.name.is_empty() {
+                    std::path::PathBuf::from(format!("{}.{}", r.display(), ph.name))
+                } else {
+                    r.clone()
+                }
+            }),
+            report_fd,
+            net_log: net_log.clone(),
+        };
+        if !ph.name.is_empty() {
+            log::note(&format!("phase {}", ph.name));
+        }
+        let code = match crate::exec::run(&ph.compiled.plan, &host, &run_opts) {
+            Ok(outcome) => outcome.exit_code,
+            Err(e) => {
+                log::error(&e.to_string());
+                e.exit_code()
+            }
+        };
+        if code != 0 {
+            if !ph.name.is_empty() {
+                log::error(&format!("phase {} failed (exit status {code})", ph.name));
+            }
+            return code;
         }
     }
+    0
 }
 
 fn check(profiles: &[String], format: Format) -> i32 {
@@ -153,8 +202,16 @@ fn check(profiles: &[String], format: Format) -> i32 {
     for name in profiles {
         let (diags, sources) = match load(name) {
             Err(e) => (e.diagnostics, e.sources),
-            Ok(loaded) => match crate::host_links::compile_on_host(&loaded, &host, &opts) {
-                Ok(c) => (c.warnings, loaded.sources),
+            Ok(loaded) => match compile_phases_with(&loaded, &host, &opts, None, crate::host_links::compile_on_host) {
+                Ok(phases) => (
+                    Diagnostics(
+                        phases
+                            .into_iter()
+                            .flat_map(|p| p.compiled.warnings.0)
+                            .collect(),
+                    ),
+                    loaded.sources,
+                ),
                 Err(d) => (d, loaded.sources),
             },
         };
@@ -188,15 +245,33 @@ fn plan(profile: &str, format: Format, command: Vec<String>) -> i32 {
         command: (!command.is_empty()).then_some(command),
         command_optional: true,
     };
-    let Some((_, compiled)) = build(profile, &opts, &host) else {
+    let Some((_, phases)) = build_phases(profile, &opts, &host, None) else {
         return 1;
     };
     match format {
-        Format::Text => print!("{}", crate::plan::explain::render_text(&compiled.plan)),
-        Format::Json => println!(
+        Format::Text => {
+            for ph in &phases {
+                if !ph.name.is_empty() {
+                    println!("=== phase {} ===", ph.name);
+                }
+                print!("{}", crate::plan::explain::render_text(&ph.compiled.plan));
+            }
+        }
+        // One plan as before; a phased profile is a list of {phase, plan}.
+        Format::Json if phases.len() == 1 && phases[0].name.is_empty() => println!(
             "{}",
-            serde_json::to_string_pretty(&compiled.plan).unwrap_or_default()
+            serde_json::to_string_pretty(&phases[0].compiled.plan).unwrap_or_default()
         ),
+        Format::Json => {
+            let list: Vec<serde_json::Value> = phases
+                .iter()
+                .map(|p| serde_json::json!({ "phase": p.name, "plan": p.compiled.plan }))
+                .collect();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&list).unwrap_or_default()
+            );
+        }
     }
     0
 }

@@ -142,12 +142,19 @@ profile failed; 126 when the command is not executable; 127 when it is not found
 pub struct RunArgs {
     /// Profile file or `builtin:NAME` (default: builtin:strict).
     pub profile: Option<String>,
-    /// Write the run report (JSON) to this file.
+    /// Write the run report (JSON) to this file (FILE.PHASE for each phase of a profile
+    /// with phases).
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
     /// Write the run report (JSON) to this inherited file descriptor.
     #[arg(long, value_name = "FD")]
     pub report_fd: Option<i32>,
+    /// `network.mode = "proxy"`: append every connection decision as a JSON line here.
+    #[arg(long, value_name = "FILE")]
+    pub net_log: Option<PathBuf>,
+    /// Run only this phase of a profile with `[[phase]]` tables.
+    #[arg(long, value_name = "NAME")]
+    pub phase: Option<String>,
     /// The command and its arguments (replaces `process.command`).
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<String>,

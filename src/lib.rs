@@ -14,6 +14,7 @@ pub mod exec;
 pub mod host;
 pub mod host_links;
 pub mod log;
+pub mod net;
 pub mod oci;
 pub mod plan;
 pub mod profile;

@@ -61,6 +61,10 @@ fn compile_path(path: &Path) -> Result<Plan, String> {
     let relative = path.strip_prefix(repo()).unwrap_or(path);
     let name = relative.to_str().unwrap();
     let loaded = stockade::profile::load::load(name).map_err(|e| format!("{:?}", e.diagnostics))?;
+    if loaded.profile.phase.is_some() {
+        // One sandbox per phase: `stockade oci export` refuses such a profile.
+        return Err("PHASES".into());
+    }
     let opts = CompileOptions {
         command: None,
         command_optional: true,
@@ -81,13 +85,25 @@ fn rel(path: &Path) -> String {
         .into_owned()
 }
 
-/// The profiles that compile with the fixed host facts (a test profile may be an intended
+/// The exportable profiles that compile with the fixed host facts (a test profile may be an intended
 /// failure case; those are the compiler's tests, not ours). Every file of `profiles/` must.
 fn compiled_profiles() -> Vec<(PathBuf, Plan)> {
     let mut out = Vec::new();
     for path in all_profiles() {
         match compile_path(&path) {
+            // network.mode = "proxy" needs stockade's own proxy: its export must refuse,
+            // and the OCI tests below cover only exportable plans.
+            Ok(plan) if plan.egress.is_some() => {
+                let e = export_config(&plan).err();
+                assert!(
+                    e.as_ref()
+                        .is_some_and(|e| e.to_string().contains("network.mode")),
+                    "{}: a proxy profile must not export: {e:?}",
+                    rel(&path)
+                );
+            }
             Ok(plan) => out.push((path, plan)),
+            Err(e) if e == "PHASES" => {}
             // The shipped profiles and this file's own test profiles must compile.
             Err(e) => assert!(
                 !rel(&path).starts_with("profiles/")

@@ -8,7 +8,7 @@
 
 mod util;
 
-use stockade::compile::{compile, CompileOptions};
+use stockade::compile::{compile_phases, CompileOptions};
 use stockade::diag;
 use stockade::host::HostFacts;
 use stockade::profile::{builtin, load::load};
@@ -39,10 +39,27 @@ fn plan_of(profile: &str, host: &HostFacts) -> Result<(String, String), String> 
         command: None,
         command_optional: true,
     };
-    let compiled =
-        compile(&loaded, host, &opts).map_err(|d| diag::render(&d.0, &loaded.sources, false))?;
-    let text = stockade::plan::explain::render_text(&compiled.plan);
-    let json = serde_json::to_string_pretty(&compiled.plan).map_err(|e| e.to_string())? + "\n";
+    // A profile with `[[phase]]` is one plan per phase, rendered as `stockade plan` does.
+    let phases = compile_phases(&loaded, host, &opts, None)
+        .map_err(|d| diag::render(&d.0, &loaded.sources, false))?;
+    let mut text = String::new();
+    for ph in &phases {
+        if !ph.name.is_empty() {
+            text.push_str(&format!("=== phase {} ===\n", ph.name));
+        }
+        text.push_str(&stockade::plan::explain::render_text(&ph.compiled.plan));
+    }
+    let json = if phases.len() == 1 && phases[0].name.is_empty() {
+        serde_json::to_string_pretty(&phases[0].compiled.plan)
+    } else {
+        let list: Vec<serde_json::Value> = phases
+            .iter()
+            .map(|p| serde_json::json!({ "phase": p.name, "plan": p.compiled.plan }))
+            .collect();
+        serde_json::to_string_pretty(&list)
+    }
+    .map_err(|e| e.to_string())?
+        + "\n";
     Ok((util::scrub(&text), util::scrub(&json)))
 }
 
@@ -65,7 +82,13 @@ fn plans_match_their_snapshots() {
                 // The JSON is valid and names its source.
                 let v: serde_json::Value =
                     serde_json::from_str(&json).expect("plan JSON parses back");
-                assert_eq!(v["source"], serde_json::json!(profile));
+                let plans: Vec<&serde_json::Value> = match v.as_array() {
+                    Some(list) => list.iter().map(|p| &p["plan"]).collect(),
+                    None => vec![&v],
+                };
+                for p in plans {
+                    assert_eq!(p["source"], serde_json::json!(profile));
+                }
             }
             Err(diags) => failures.push(format!("{profile} does not compile:\n{diags}")),
         }

@@ -9,11 +9,13 @@
 mod caps;
 mod cgroup;
 mod ctx;
+mod egress;
 mod env;
 mod filesystem;
 mod host_paths;
 mod landlock;
 mod namespaces;
+mod phases;
 mod process;
 mod rlimit;
 mod seccomp;
@@ -23,6 +25,7 @@ mod vars;
 
 pub use ctx::Ctx;
 pub use landlock::{access_names, ACCESS_RIGHTS};
+pub use phases::{compile_phases, compile_phases_with, CompiledPhase};
 
 use crate::diag::Diagnostics;
 use crate::host::HostFacts;
@@ -54,6 +57,14 @@ pub fn compile(
 ) -> Result<Compiled, Diagnostics> {
     let mut cx = Ctx::new(host);
     let p = &loaded.profile;
+    if p.phase.is_some() {
+        // A phased profile is a list of plans: `compile_phases` compiles each phase.
+        cx.error_on_key(
+            "phase",
+            "this profile has phases: compile it phase by phase",
+            Some("stockade run/plan/check handle phases; `--phase NAME` picks one".into()),
+        );
+    }
     let ns = namespaces::compile(&mut cx, p);
     let process = process::compile(&mut cx, p, &ns, opts);
     let env = env::compile(&mut cx, p);
@@ -71,6 +82,8 @@ pub fn compile(
     let systemd = systemd::compile(&mut cx, p, sandbox);
     let mut env = env;
     systemd::extend_env(&cx, &systemd, sandbox, &mut env);
+    let mut fs = fs;
+    let egress = egress::compile(&mut cx, p, &ns, fs.as_mut(), &mut env);
     let mut diags = cx.finish();
     loaded.locate(&mut diags);
     if diags.has_errors() {
@@ -89,6 +102,7 @@ pub fn compile(
         process,
         namespaces: ns.plan,
         network: ns.network,
+        egress,
         root: fs.root,
         hostname: fs.hostname,
         domainname: fs.domainname,

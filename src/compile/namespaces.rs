@@ -31,11 +31,21 @@ pub fn compile(cx: &mut Ctx, p: &Profile) -> Option<Namespaces> {
             );
             false
         }
-        (Some(NetworkMode::None), _) => true,
+        (Some(NetworkMode::Proxy), Some(false)) => {
+            cx.error(
+                "network.mode",
+                "`network.mode = \"proxy\"` needs a network namespace, but `namespaces.net = false`",
+                Some("remove `namespaces.net = false`".into()),
+            );
+            false
+        }
+        (Some(NetworkMode::None | NetworkMode::Proxy), _) => true,
         (Some(NetworkMode::Host), _) => false,
         (None, v) => v.unwrap_or(false),
     };
-    let network = if net {
+    let network = if mode == Some(NetworkMode::Proxy) {
+        NetworkMode::Proxy
+    } else if net {
         NetworkMode::None
     } else {
         NetworkMode::Host

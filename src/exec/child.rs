@@ -23,6 +23,9 @@ pub struct ChildFds {
     pub rec_w: RawFd,
     /// Init → parent: the payload's raw wait status (-1 without init).
     pub status_w: RawFd,
+    /// `network.mode = "proxy"`: the channel the listeners go to the proxy over (-1
+    /// otherwise). Closed by `crate::net::listeners::create_and_send`.
+    pub egress: RawFd,
 }
 
 struct Child<'a> {
@@ -114,7 +117,12 @@ impl Child<'_> {
         // the plan's umask is set by its own step.
         // SAFETY: umask cannot fail.
         self.saved_umask = unsafe { libc::umask(0) };
-        let mut keep = [self.fds.sync_r, self.fds.rec_w, self.fds.status_w];
+        let mut keep = [
+            self.fds.sync_r,
+            self.fds.rec_w,
+            self.fds.status_w,
+            self.fds.egress,
+        ];
         keep.sort_unstable();
         let r = identity::close_inherited_fds(&keep, self.prep.listen_fds);
         self.check(pseudo_step::CLOSE_FDS, r);
@@ -129,6 +137,16 @@ impl Child<'_> {
         if plan.namespaces.net {
             let r = identity::loopback_up();
             self.check(pseudo_step::LOOPBACK, r);
+        }
+        // Right after loopback is up, before any lockdown: the proxy's listeners, on the
+        // sandbox's own 127.0.0.1, go to the proxy process (see crate::net::listeners).
+        if let (Some(e), true) = (&plan.egress, self.fds.egress >= 0) {
+            let r = crate::net::listeners::create_and_send(
+                self.fds.egress,
+                [e.http_port, e.socks_port, e.dns_port],
+            )
+            .map_err(|errno| Fail::new(Call::Socket, Errno::from_raw(errno)));
+            self.check(pseudo_step::EGRESS, r);
         }
     }
 

@@ -192,6 +192,8 @@ pub mod pseudo_step {
     pub const CLOSE_FDS: u32 = u32::MAX - 4;
     /// Starting the init process (fork).
     pub const INIT: u32 = u32::MAX - 5;
+    /// Creating the proxy's listeners in the network namespace and sending them over.
+    pub const EGRESS: u32 = u32::MAX - 6;
 }
 
 /// The fixed-size record the child writes to the status pipe (well under PIPE_BUF, so
@@ -224,6 +226,9 @@ impl Record {
 /// Everything that can go wrong running a plan.
 #[derive(Debug, thiserror::Error)]
 pub enum ExecError {
+    /// `network.mode = "proxy"`: the proxy process could not be started.
+    #[error("network proxy: {0}")]
+    Egress(String),
     #[error("{what} contains a NUL byte: {value:?}")]
     NulByte { what: &'static str, value: String },
     #[error("{what} is not a valid relative path inside the sandbox: {path}")]

@@ -60,6 +60,8 @@ pub struct RunOptions {
     pub report_path: Option<PathBuf>,
     /// Write the run report (JSON) to this inherited fd.
     pub report_fd: Option<RawFd>,
+    /// `network.mode = "proxy"`: also append every decision as a JSON line here.
+    pub net_log: Option<PathBuf>,
 }
 
 /// How the payload ended.
@@ -93,8 +95,9 @@ pub fn run(plan: &Plan, host: &HostFacts, opts: &RunOptions) -> Result<RunOutcom
         timeout: None,
         landlock: None,
         cgroup: None,
+        network: None,
     };
-    let result = launch(plan, host, started, &mut rep);
+    let result = launch(plan, host, started, &mut rep, opts);
     rep.durations.total_ms = ms(started.elapsed());
     match &result {
         Ok(()) => {}
@@ -131,6 +134,7 @@ fn launch(
     host: &HostFacts,
     started: Instant,
     rep: &mut RunReport,
+    opts: &RunOptions,
 ) -> Result<(), ExecError> {
     let cgroup = match (&plan.resources, plan.steps.contains(&Step::CreateCgroup)) {
         (Some(res), true) => {
@@ -155,7 +159,7 @@ fn launch(
         }
         _ => None,
     };
-    let r = launch_in(plan, host, started, rep, cgroup.as_ref());
+    let r = launch_in(plan, host, started, rep, cgroup.as_ref(), opts);
     if let Some(cg) = cgroup {
         let mut outcome = cg.outcome();
         if let Some(res) = &plan.resources {
@@ -182,6 +186,7 @@ fn launch_in(
     started: Instant,
     rep: &mut RunReport,
     cgroup: Option<&Cgroup>,
+    opts: &RunOptions,
 ) -> Result<(), ExecError> {
     // An unprivileged writer must deny setgroups before writing gid_map; the setuid
     // helpers and root do not need to.
@@ -211,6 +216,19 @@ fn launch_in(
             }));
         }
         prep.cap_last_cap = host.cap_last_cap;
+        // network.mode = "proxy": fork the proxy now, before the launch pipes exist (it must
+        // not hold them) and while the supervisor is still single-threaded.
+        let mut egress = match &plan.egress {
+            Some(_) => Some(
+                crate::net::supervise::Egress::start(
+                    plan,
+                    opts.net_log.as_deref(),
+                    3 + prep.listen_fds as RawFd,
+                )
+                .map_err(|e| ExecError::Egress(e.to_string()))?,
+            ),
+            None => None,
+        };
         let mut pipes = spawn::pipes(prep.init_fork_at.is_some(), prep.listen_fds)?;
         let into = cgroup.and_then(|c| c.clone_into_fd());
         // cgroup v1: the child joins its leaves itself, before anything else.
@@ -226,10 +244,14 @@ fn launch_in(
                 sync_w: pipes.sync_w,
                 rec_w: pipes.rec_w,
                 status_w: pipes.status_w,
+                egress: egress.as_ref().map_or(-1, |e| e.child_fd()),
             };
             child::run(plan, &mut prep, fds)
         }
         pipes.close_child_ends();
+        if let Some(e) = egress.as_mut() {
+            e.close_child_end();
+        }
         let placed = into.is_some() || self_join.is_some();
         drop(self_join);
         if let Err(e) = parent_steps(plan, pid, setgroups_denied, cgroup, placed, rep) {
@@ -290,6 +312,9 @@ fn launch_in(
             r.pump();
         }
         rep.durations.payload_ms = Some(ms(exec_at.elapsed()));
+        if let Some(e) = egress.take() {
+            rep.network = Some(report::NetworkReport::new(e.finish()));
+        }
         let code = supervisor::status_to_exit_code(ended.status);
         rep.exit.exit_code = code;
         if libc::WIFSIGNALED(ended.status) {
@@ -466,6 +491,7 @@ fn to_error(plan: &Plan, rec: Record) -> ExecError {
         match s {
             pseudo_step::SYNC => "waiting for the parent",
             pseudo_step::LOOPBACK => "network namespace: bring up loopback",
+            pseudo_step::EGRESS => "network proxy: listeners on the sandbox's loopback",
             pseudo_step::TIME_NS => "time namespace: clock offsets",
             pseudo_step::CGROUP_NS => "cgroup namespace",
             pseudo_step::CLOSE_FDS => "close inherited file descriptors",

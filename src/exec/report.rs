@@ -86,6 +86,31 @@ pub struct RunReport {
     pub landlock: Option<LandlockStatus>,
     /// Filled when the plan has a cgroup.
     pub cgroup: Option<CgroupOutcome>,
+    /// `network.mode = "proxy"`: every connection the proxy decided on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network: Option<NetworkReport>,
+}
+
+/// The proxy's decisions (`crate::net::Decision` as JSON), with counts.
+#[derive(Debug, Clone, Serialize)]
+pub struct NetworkReport {
+    pub allowed: usize,
+    pub denied: usize,
+    pub connections: Vec<serde_json::Value>,
+}
+
+impl NetworkReport {
+    pub fn new(connections: Vec<serde_json::Value>) -> NetworkReport {
+        let allowed = connections
+            .iter()
+            .filter(|c| c["verdict"] == "allowed")
+            .count();
+        NetworkReport {
+            allowed,
+            denied: connections.len() - allowed,
+            connections,
+        }
+    }
 }
 
 impl RunReport {

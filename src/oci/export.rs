@@ -75,6 +75,14 @@ fn build_err(what: &str, e: impl std::fmt::Display) -> OciError {
 
 /// Map `plan` to a bundle without touching the filesystem.
 pub fn export_config(plan: &Plan) -> Result<Exported, OciError> {
+    // An OCI runtime has no stockade proxy: exporting the netns alone would silently drop
+    // every allowed host (or, with the host network, every restriction).
+    if plan.egress.is_some() {
+        return Err(OciError::Export {
+            what: "network.mode".into(),
+            reason: "`proxy` cannot be exported: the allow list is enforced by stockade's own proxy, which an OCI runtime does not run; use `stockade run`, or `mode = \"none\"` for the bundle".into(),
+        });
+    }
     let mut notes = Vec::new();
     let mut annotations: BTreeMap<String, String> = BTreeMap::new();
     let mapped = map_mounts(plan)?;

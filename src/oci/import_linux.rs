@@ -141,6 +141,7 @@ pub(super) fn import_linux(
         } else {
             NetworkMode::Host
         }),
+        allow: None,
     };
     let masked_paths = string_list(&mut o, "maskedPaths")?;
     let read_only_paths = string_list(&mut o, "readonlyPaths")?;

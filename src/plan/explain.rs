@@ -176,8 +176,12 @@ pub fn render_text(plan: &Plan) -> String {
         match plan.network {
             super::NetworkMode::None => "none (loopback only)",
             super::NetworkMode::Host => "host",
+            super::NetworkMode::Proxy => "proxy (loopback only; egress through the proxy)",
         }
     );
+    if let Some(e) = &plan.egress {
+        egress_lines(&mut o, e);
+    }
     if n.mount {
         let root = match &plan.root.kind {
             super::RootKind::Tmpfs => "tmpfs".to_owned(),
@@ -383,4 +387,28 @@ pub fn shell_words(argv: &[String]) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// What `network.mode = "proxy"` lets out, one allow entry per line.
+fn egress_lines(o: &mut String, e: &super::EgressPlan) {
+    let _ = writeln!(
+        o,
+        "  proxy        http 127.0.0.1:{}, socks5h 127.0.0.1:{}, dns 127.0.0.1:{} (in the sandbox)",
+        e.http_port, e.socks_port, e.dns_port
+    );
+    if e.allow.is_empty() {
+        let _ = writeln!(o, "  allow        nothing (every connection is denied)");
+    }
+    for a in &e.allow {
+        let _ = writeln!(
+            o,
+            "  allow        {a}{}",
+            if a.wildcard { " (any name below)" } else { "" }
+        );
+    }
+    let _ = writeln!(
+        o,
+        "  refused      IP literals, names resolving to non-public addresses, TLS without SNI or with another SNI, UDP{}",
+        if e.generated_etc { "" } else { "; /etc/resolv.conf not generated" }
+    );
 }

@@ -28,6 +28,9 @@ pub struct Plan {
     pub process: ProcessPlan,
     pub namespaces: NamespacePlan,
     pub network: NetworkMode,
+    /// With `network.mode = "proxy"`: the allow list and the proxy's listeners.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub egress: Option<EgressPlan>,
     pub root: RootPlan,
     pub hostname: Option<String>,
     pub domainname: Option<String>,
@@ -405,4 +408,18 @@ pub struct SystemdPlan {
 pub struct ListenFds {
     pub count: u32,
     pub names: Option<String>,
+}
+
+/// `network.mode = "proxy"`: what the proxy allows and where it listens inside the sandbox
+/// (all on the sandbox's own 127.0.0.1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EgressPlan {
+    /// The allow list, in profile order (an entry's index is its position here).
+    pub allow: Vec<crate::net::HostPattern>,
+    pub http_port: u16,
+    pub socks_port: u16,
+    pub dns_port: u16,
+    /// `/etc/resolv.conf` and `/etc/hosts` are generated (appended to `mounts`); false when
+    /// the root or a profile mount provides `/etc`, so writing there could reach the host.
+    pub generated_etc: bool,
 }

@@ -16,6 +16,7 @@ pub mod merge;
 pub mod mount;
 pub mod namespaces;
 pub mod node;
+pub mod phase;
 pub mod process;
 pub mod rlimit;
 pub mod seccomp;
@@ -63,4 +64,6 @@ pub struct Profile {
     pub capabilities: Option<caps::Capabilities>,
     /// Integration with a systemd service manager.
     pub systemd: Option<systemd::Systemd>,
+    /// Phases: the profile runs as one fresh sandbox per phase, in order (see `Phase`).
+    pub phase: Option<Vec<phase::Phase>>,
 }

@@ -61,8 +61,18 @@ pub struct TimeOffsets {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Network {
     /// `none`: a network namespace of its own with only loopback up (implies
-    /// `namespaces.net`). `host`: the host's network (no network namespace).
+    /// `namespaces.net`). `host`: the host's network (no network namespace). `proxy`: a
+    /// network namespace of its own with only loopback, plus an HTTP/HTTPS proxy, a SOCKS5h
+    /// proxy and a DNS stub on the sandbox's 127.0.0.1 that reach only the hosts in `allow`.
     pub mode: Option<NetworkMode>,
+    /// With `mode = "proxy"`: the hosts the sandbox may connect to. Each entry is a host
+    /// name (`registry.npmjs.org`) or `*.` and a suffix (`*.crates.io`: any name below
+    /// `crates.io`, not `crates.io` itself), optionally with `:PORT` (default 443; plain
+    /// HTTP needs an explicit `:80`). IP addresses are refused. HTTPS is tunnelled end to
+    /// end (no interception): the TLS server name must equal the requested host. Names
+    /// that resolve to loopback, private, link-local, CGNAT or metadata addresses are
+    /// refused. Lists from `extends` accumulate.
+    pub allow: Option<Vec<String>>,
 }
 
 /// Network mode.
@@ -73,4 +83,7 @@ pub enum NetworkMode {
     None,
     /// The host's network.
     Host,
+    /// Own network namespace, loopback only, egress through stockade's proxy to the
+    /// hosts in `network.allow`.
+    Proxy,
 }

@@ -147,6 +147,7 @@ pub fn minimal_plan() -> Plan {
             time_offsets: TimeOffsets::default(),
         },
         network: NetworkMode::Host,
+        egress: None,
         root: RootPlan {
             kind: RootKind::Tmpfs,
             read_only: false,

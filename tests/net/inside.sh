@@ -1,0 +1,23 @@
+#!/bin/bash
+# Run inside a `network.mode = "proxy"` sandbox by tests/net_proxy.rs; prints one
+# `check: result` line per case. $1 = the CA file, $2 = the https port, $3 = the http port,
+# $4 = a port of a service on the host's 127.0.0.1.
+ca=$1 tls=$2 plain=$3 hostsvc=$4
+try() { local name=$1; shift; out=$("$@" 2>/dev/null); echo "$name: rc=$? out=${out//$'\n'/|}"; }
+try allowed curl -sf --max-time 10 --cacert "$ca" "https://registry.test:$tls/"
+try denied-host curl -sf --max-time 10 --cacert "$ca" "https://evil.test:$tls/"
+try ip-literal curl -sf --max-time 10 -k "https://127.0.0.2:$tls/"
+try wrong-port curl -sf --max-time 10 --cacert "$ca" "https://registry.test:$((tls + 5))/"
+try plain-allowed curl -sf --max-time 10 "http://plain.test:$plain/"
+try plain-wrong-port curl -sf --max-time 10 "http://plain.test:$((plain + 5))/"
+try rebind curl -sf --max-time 10 "http://rebind.test:$plain/"
+try socks-allowed curl -sf --max-time 10 --cacert "$ca" -x "socks5h://127.0.0.1:1080" "https://registry.test:$tls/"
+try socks-denied curl -sf --max-time 10 --cacert "$ca" -x "socks5h://127.0.0.1:1080" "https://evil.test:$tls/"
+try sni-mismatch sh -c "echo | openssl s_client -proxy 127.0.0.1:3128 -connect registry.test:$tls -servername evil.test -CAfile $ca"
+try no-sni sh -c "echo | openssl s_client -proxy 127.0.0.1:3128 -connect registry.test:$tls -noservername -CAfile $ca"
+try keepalive bash -c "exec 3<>/dev/tcp/127.0.0.1/3128; printf 'GET http://plain.test:$plain/ HTTP/1.1\r\nHost: plain.test:$plain\r\n\r\nGET http://evil.test:$plain/ HTTP/1.1\r\nHost: evil.test:$plain\r\n\r\n' >&3; timeout 10 cat <&3"
+try raw-tcp bash -c "echo x > /dev/tcp/127.0.0.2/$plain"
+try host-loopback bash -c "echo x > /dev/tcp/127.0.0.1/$hostsvc"
+try udp bash -c "echo x > /dev/udp/198.51.100.1/53"
+try dns-allowed python3 dns_query.py registry.test
+try dns-denied python3 dns_query.py evil.test
