@@ -244,7 +244,11 @@ fn doctor_detects_a_masked_proc_before_a_run_fails_on_it() {
     assert!(need.to_string().contains("unmask=/proc/*"), "{need:#}");
     // And the run really fails there.
     assert_eq!(read("run.rc").trim(), "125", "{}", read("run.err"));
-    assert!(read("run.err").contains("proc"), "{}", read("run.err"));
+    assert!(
+        read("run.err").contains("unmask=/proc/*"),
+        "{}",
+        read("run.err")
+    );
 }
 
 #[test]

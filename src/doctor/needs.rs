@@ -52,7 +52,11 @@ impl Need {
 pub fn needs(plan: &Plan, host: &HostReport) -> Vec<Need> {
     let mut out = Vec::new();
     namespaces(plan, host, &mut out);
-    if plan.mounts.iter().any(|m| m.op == MountOp::Proc) {
+    if plan
+        .mounts
+        .iter()
+        .any(|m| matches!(m.op, MountOp::Proc { .. }))
+    {
         out.push(proc_mount(plan, host));
     }
     if let Some(res) = &plan.resources {

@@ -22,6 +22,7 @@
 pub mod child;
 pub mod confine;
 pub mod error;
+mod hints;
 pub mod identity;
 pub mod init;
 pub mod listen_fds;
@@ -181,11 +182,14 @@ fn launch_in(
     rep: &mut RunReport,
     cgroup: Option<&Cgroup>,
 ) -> Result<(), ExecError> {
-    // An unprivileged writer must deny setgroups before writing gid_map; the setuid
-    // helpers and root do not need to.
-    // SAFETY: geteuid has no preconditions.
-    let setgroups_denied =
-        plan.namespaces.user && !plan.namespaces.gid_map_helper && unsafe { libc::geteuid() } != 0;
+    // A writer without CAP_SETGID must deny setgroups before writing gid_map; the setuid
+    // helpers and real root do not need to. Decided by the capability, not by uid 0: uid 0
+    // of an outer sandbox's user namespace (stockade nested in stockade) has no
+    // capabilities, and its gid_map write is refused (EPERM) unless setgroups is denied.
+    let setgroups_denied = plan.namespaces.user
+        && !plan.namespaces.gid_map_helper
+        && !caps::has_cap(None, caps::CapSet::Effective, caps::Capability::CAP_SETGID)
+            .unwrap_or(false);
     let saved_mask = supervisor::block_signals();
     let r = (|| {
         // Socket activation: check LISTEN_PID and the fds before anything else is opened.

@@ -31,6 +31,7 @@ fn blank(kind: MountKind, target: String, flags: Flags) -> Mount {
         lower: None,
         upper: None,
         work: None,
+        unmasked: None,
     }
 }
 

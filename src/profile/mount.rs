@@ -45,6 +45,12 @@ pub struct Mount {
     pub upper: Option<String>,
     /// overlay: work directory on the host, on the same filesystem as `upper`.
     pub work: Option<String>,
+    /// proc: leave the kernel interfaces of the new proc visible and writable as the
+    /// sandbox's namespaces allow (`/proc/kcore`, `/proc/keys`, `/proc/sys`, ... are masked
+    /// or read-only by default). Needed for a sandbox that runs stockade (or any sandbox
+    /// with its own /proc) inside it: the kernel refuses a new proc instance where the
+    /// current one has paths mounted over. Default: false.
+    pub unmasked: Option<bool>,
 }
 
 /// Mount type.
