@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: unit, integration (real sandboxes, as root and as an unprivileged user),
 # the OCI differential tests under crun and runc, 100k fuzz cases, the cgroup v2 and systemd
-# suites in a VM (../shared/vmtest), and a smoke run of the benchmark.
+# suites in a VM (tests/vm), the Debian package installed and removed, and a smoke run of
+# the benchmark.
 # Set STOCKADE_TEST_REQUIRE=1 to turn every "SKIP:" into a failure (CI does).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -21,4 +22,13 @@ tests/vm/run.sh
 # sandbox; the benchmark smoke run then uses it.
 release="$(./build-release.sh)"
 "$release/stockade" run bench/profiles/equivalent.toml -- /bin/true
+# The Debian package of that build: dpkg -i, a sandbox from the installed files, dpkg -r.
+deb="$(packaging/build-deb.sh "$release")"
+if [ "$(id -u)" = 0 ]; then
+  packaging/test-deb.sh "$deb"
+elif [ "${STOCKADE_TEST_REQUIRE:-0}" = 1 ]; then
+  echo "test.sh: FAIL: the package test needs root (STOCKADE_TEST_REQUIRE=1)" >&2; exit 1
+else
+  echo "SKIP: package test: needs root"
+fi
 STOCKADE_BIN="$release/stockade" bench/run.sh --smoke

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The stockade benchmark: launch latency, peak RSS, throughput, concurrency and scaling,
-# interleaved with the kernel floor, unshare, bubblewrap, crun and runc. See bench/README.md.
+# interleaved with the kernel floor, unshare, bubblewrap, crun and runc; then the cost on
+# real work (bench/work.py). See bench/README.md.
 #
 #   bench/run.sh              full run (a few minutes): installs missing peers (bubblewrap,
 #                             crun, runc, hyperfine) from Debian packages, builds stockade in
@@ -62,6 +63,11 @@ if [ "$smoke" = 0 ]; then
   cargo build --release --locked --example bench_compile >&2
   timer="$PWD/target/release/examples/bench_compile"
 fi
-exec python3 bench/bench.py --stockade "$bin" --helper "$PWD/target/bench/launch" \
+python3 bench/bench.py --stockade "$bin" --helper "$PWD/target/bench/launch" \
   --compile-timer "$timer" \
   --out "$PWD/$out" "${extra[@]}"
+# Real work (bench/work.py): syscalls, find /usr, make -j2, cargo build; bare vs each layer
+# vs bubblewrap. --smoke: one round of small versions.
+work_args=()
+[ "$smoke" = 1 ] && work_args+=(--smoke)
+exec python3 bench/work.py --stockade "$bin" --out "$PWD/$out" "${work_args[@]}"

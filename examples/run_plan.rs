@@ -64,7 +64,7 @@ fn main() {
         bind("/lib64", true),
         bind("/bin", true),
         bind("/etc", true),
-        simple("/proc", MountOp::Proc),
+        simple("/proc", MountOp::Proc { unmasked: false }),
         simple("/dev", MountOp::Dev),
         simple(
             "/tmp",

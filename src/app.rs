@@ -1,7 +1,8 @@
 //! The commands behind the CLI. Each returns the process exit status.
 
 use crate::cli::{
-    CheckArgs, Cli, Command, ExplainArgs, Format, OciCommand, PlanArgs, RunArgs, SeccompCommand,
+    CheckArgs, Cli, Command, DoctorArgs, ExplainArgs, Format, OciCommand, PlanArgs, RunArgs,
+    SeccompCommand,
 };
 use crate::compile::{compile_phases_with, CompileOptions, Compiled, CompiledPhase};
 use crate::diag::{self, Diagnostics, Sources};
@@ -51,6 +52,7 @@ pub fn main(cli: Cli) -> i32 {
             0
         }
         Command::Oci(cmd) => oci(cmd),
+        Command::Doctor(DoctorArgs { profiles, format }) => crate::doctor::main(&profiles, format),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,

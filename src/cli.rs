@@ -127,6 +127,12 @@ profile failed; 126 when the command is not executable; 127 when it is not found
     #[command(after_help = "Example:
   stockade completions bash > /etc/bash_completion.d/stockade")]
     Completions { shell: clap_complete::Shell },
+    /// What this host offers and which keys of the given profiles it cannot enforce.
+    #[command(after_help = "Examples:
+  stockade doctor                               namespaces, cgroups, Landlock, seccomp, ...
+  stockade doctor profiles/web.toml builtin:strict   exit 1 when a profile cannot run here
+  stockade doctor --format json")]
+    Doctor(DoctorArgs),
     /// Print the man page (roff).
     #[command(after_help = "Example:
   stockade man > /usr/local/share/man/man1/stockade.1")]
@@ -185,6 +191,15 @@ pub struct PlanArgs {
 #[group(id = "Explain")]
 pub struct ExplainArgs {
     pub profile: String,
+}
+
+#[derive(Debug, Args)]
+#[group(id = "Doctor")]
+pub struct DoctorArgs {
+    /// Profile files or `builtin:NAME` to check against this host.
+    pub profiles: Vec<String>,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
 }
 
 #[derive(Debug, Subcommand)]

@@ -10,6 +10,7 @@ pub mod cgroup;
 pub mod cli;
 pub mod compile;
 pub mod diag;
+pub mod doctor;
 pub mod exec;
 pub mod host;
 pub mod host_links;

@@ -97,7 +97,11 @@ fn runtime_plan() -> Plan {
                 link: "usr/bin".into(),
             },
         ),
-        m("/proc", flags(false, true, true, true), MountOp::Proc),
+        m(
+            "/proc",
+            flags(false, true, true, true),
+            MountOp::Proc { unmasked: false },
+        ),
         m("/dev", flags(false, true, false, false), MountOp::Dev),
         m(
             "/tmp",

@@ -110,7 +110,7 @@ pub struct Cgroup {
 }
 
 /// How to get what the host refused, from the reasons found.
-fn help_for(layout: &CgroupLayout, items: &[NotEnforced]) -> String {
+pub(crate) fn help_for(layout: &CgroupLayout, items: &[NotEnforced]) -> String {
     let mut help = Vec::new();
     if items.iter().any(|i| i.reason.contains("not delegated")) {
         if layout.version() == Some(2) {

@@ -152,7 +152,8 @@ fn allowed(kind: MountKind) -> &'static [&'static str] {
             "follow-symlinks",
         ],
         MountKind::Tmpfs => &["size", "mode", "read-only"],
-        MountKind::Proc | MountKind::Dev | MountKind::Devpts | MountKind::Mqueue => &[],
+        MountKind::Proc => &["unmasked"],
+        MountKind::Dev | MountKind::Devpts | MountKind::Mqueue => &[],
         MountKind::Dir => &["mode"],
         MountKind::File => &["content", "mode", "read-only"],
         MountKind::Symlink => &["source"],
@@ -293,7 +294,9 @@ fn mount(cx: &mut Ctx, key: &str, m: &Mount) -> Option<MountPlan> {
                 mode: mode(cx, 0o755)?,
             }
         }
-        MountKind::Proc => MountOp::Proc,
+        MountKind::Proc => MountOp::Proc {
+            unmasked: m.unmasked.unwrap_or(false),
+        },
         MountKind::Dev => MountOp::Dev,
         MountKind::Devpts => MountOp::Devpts,
         MountKind::Mqueue => MountOp::Mqueue,

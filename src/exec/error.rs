@@ -263,9 +263,11 @@ pub enum ExecError {
         pid: i32,
         detail: String,
     },
-    #[error("writing {path}: {errno:?}")]
+    #[error("writing {path}: {errno:?}{}", if *errno == Errno::EPERM && path.ends_with("uid_map") && root_without_setfcap() {
+        " (this map gives uid 0 of this namespace to the sandbox, which the kernel allows only with CAP_SETFCAP here; nested in another sandbox, the outer profile must keep it: `capabilities.keep = [\"CAP_SETFCAP\"]`, or run the outer payload as a non-root user)"
+    } else { "" })]
     IdMap { path: String, errno: Errno },
-    #[error("step {index}/{total} ({desc}): {call}: {errno:?}")]
+    #[error("step {index}/{total} ({desc}): {call}: {errno:?}{}", super::hints::step_hint(desc, call, *errno))]
     Step {
         index: usize,
         total: usize,
@@ -310,6 +312,15 @@ impl ExecError {
 /// Wrap a parent-side syscall failure.
 pub fn sys_err(call: &'static str) -> impl FnOnce(Errno) -> ExecError {
     move |errno| ExecError::Syscall { call, errno }
+}
+
+/// uid 0 (so the default map's outside id is 0) without CAP_SETFCAP: the kernel refuses
+/// to map uid 0 of the parent namespace into a new one without that capability
+/// (user_namespaces(7), "Defining user and group ID mappings").
+fn root_without_setfcap() -> bool {
+    nix::unistd::geteuid().is_root()
+        && !caps::has_cap(None, caps::CapSet::Effective, caps::Capability::CAP_SETFCAP)
+            .unwrap_or(false)
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ pub mod child;
 pub mod confine;
 pub mod error;
 mod host_path_error;
+mod hints;
 pub mod identity;
 pub mod init;
 pub mod listen_fds;
@@ -180,6 +181,11 @@ fn launch(
     r
 }
 
+/// Whether this process's user namespace has setgroups(2) denied (inherited by children).
+fn own_setgroups_denied() -> bool {
+    std::fs::read_to_string("/proc/self/setgroups").is_ok_and(|s| s.trim() == "deny")
+}
+
 fn launch_in(
     plan: &Plan,
     host: &HostFacts,
@@ -188,11 +194,18 @@ fn launch_in(
     cgroup: Option<&Cgroup>,
     opts: &RunOptions,
 ) -> Result<(), ExecError> {
-    // An unprivileged writer must deny setgroups before writing gid_map; the setuid
-    // helpers and root do not need to.
-    // SAFETY: geteuid has no preconditions.
-    let setgroups_denied =
-        plan.namespaces.user && !plan.namespaces.gid_map_helper && unsafe { libc::geteuid() } != 0;
+    // A writer without CAP_SETGID must deny setgroups before writing gid_map; the setuid
+    // helpers and real root do not need to. Decided by the capability, not by uid 0: uid 0
+    // of an outer sandbox's user namespace (stockade nested in stockade) has no
+    // capabilities, and its gid_map write is refused (EPERM) unless setgroups is denied.
+    // A namespace whose own setgroups is already "deny" (systemd's PrivateUsers=, an outer
+    // sandbox) passes that on to every namespace below it: the kernel then refuses
+    // setgroups(2) in the child whatever we write, so the identity step must not call it.
+    let setgroups_denied = plan.namespaces.user
+        && !plan.namespaces.gid_map_helper
+        && (!caps::has_cap(None, caps::CapSet::Effective, caps::Capability::CAP_SETGID)
+            .unwrap_or(false)
+            || own_setgroups_denied());
     let saved_mask = supervisor::block_signals();
     let r = (|| {
         // Socket activation: check LISTEN_PID and the fds before anything else is opened.

@@ -370,10 +370,16 @@ pub fn apply(prep: &mut Prepared, root: RawFd, i: usize) -> Result<(), Fail> {
             };
             attach(root, &m.target, Kind::Dir, mnt.0, fresh_root)
         }
-        PreparedOp::Proc => {
+        PreparedOp::Proc { unmasked } => {
             let attrs = fs_attrs | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
             let mnt = new_fs(c"proc", &[], attrs)?;
             attach(root, &m.target, Kind::Dir, mnt.0, fresh_root)?;
+            // An unmasked proc (for nested sandboxes: the kernel refuses their own proc
+            // mount under a proc with covered paths) stays as the kernel made it; the
+            // sandbox's user namespace still limits what it may write there.
+            if *unmasked {
+                return Ok(());
+            }
             // The fsmount fd now refers to the attached proc itself: no second lookup.
             protect_proc(mnt.0)
         }

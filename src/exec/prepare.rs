@@ -52,7 +52,10 @@ pub enum PreparedOp {
         size: Option<CString>,
         mode: CString,
     },
-    Proc,
+    Proc {
+        /// Skip the masking of kernel interfaces (`mount.unmasked`).
+        unmasked: bool,
+    },
     Dev,
     Devpts,
     Mqueue,
@@ -272,7 +275,9 @@ fn prepare_mount(m: &crate::plan::MountPlan) -> Result<PreparedMount, ExecError>
                 .transpose()?,
             mode: cstring("tmpfs mode", format!("{mode:o}").as_bytes())?,
         },
-        MountOp::Proc => PreparedOp::Proc,
+        MountOp::Proc { unmasked } => PreparedOp::Proc {
+            unmasked: *unmasked,
+        },
         MountOp::Dev => PreparedOp::Dev,
         MountOp::Devpts => PreparedOp::Devpts,
         MountOp::Mqueue => PreparedOp::Mqueue,

@@ -324,7 +324,11 @@ fn with_proc_paths(
     mut out: Vec<String>,
     names: &[&str],
 ) -> Result<Vec<String>, OciError> {
-    for m in plan.mounts.iter().filter(|m| m.op == MountOp::Proc) {
+    for m in plan
+        .mounts
+        .iter()
+        .filter(|m| matches!(m.op, MountOp::Proc { .. }))
+    {
         for name in names {
             let p = paths(&[m.target.join(name)])?.remove(0);
             if !out.contains(&p) {

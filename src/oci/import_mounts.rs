@@ -32,6 +32,7 @@ fn blank(kind: MountKind, target: String, flags: Flags) -> Mount {
         upper: None,
         work: None,
         follow_symlinks: None,
+        unmasked: None,
     }
 }
 

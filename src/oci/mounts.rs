@@ -81,7 +81,7 @@ pub(super) fn map_mounts(plan: &Plan) -> Result<MountMapping, OciError> {
                 }
                 push(&mut out, target, "tmpfs", "tmpfs", opts)?;
             }
-            MountOp::Proc => {
+            MountOp::Proc { .. } => {
                 let forced = force(&mut out, flags, FORCED_PROC);
                 push(
                     &mut out,

@@ -58,6 +58,9 @@ pub fn describe_mount(m: &super::MountPlan) -> String {
         MountOp::Symlink { link } => {
             let _ = write!(s, " {} -> {}", m.target.display(), link);
         }
+        MountOp::Proc { unmasked: true } => {
+            let _ = write!(s, " {} (unmasked)", m.target.display());
+        }
         _ => {
             let _ = write!(s, " {}", m.target.display());
         }

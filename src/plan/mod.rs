@@ -195,7 +195,12 @@ pub enum MountOp {
         size: Option<u64>,
         mode: u32,
     },
-    Proc,
+    Proc {
+        /// The kernel interfaces stay unmasked (for nested sandboxes); omitted when false so
+        /// plans without it read as before.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        unmasked: bool,
+    },
     Dev,
     Devpts,
     Mqueue,
@@ -222,7 +227,7 @@ impl MountOp {
         match self {
             MountOp::Bind { .. } => "bind",
             MountOp::Tmpfs { .. } => "tmpfs",
-            MountOp::Proc => "proc",
+            MountOp::Proc { .. } => "proc",
             MountOp::Dev => "dev",
             MountOp::Devpts => "devpts",
             MountOp::Mqueue => "mqueue",

@@ -52,6 +52,12 @@ pub struct Mount {
     /// resolved path, and the launch opens exactly that path without following links, so a
     /// link swapped in later fails the launch instead of redirecting it.
     pub follow_symlinks: Option<bool>,
+    /// proc: leave the kernel interfaces of the new proc visible and writable as the
+    /// sandbox's namespaces allow (`/proc/kcore`, `/proc/keys`, `/proc/sys`, ... are masked
+    /// or read-only by default). Needed for a sandbox that runs stockade (or any sandbox
+    /// with its own /proc) inside it: the kernel refuses a new proc instance where the
+    /// current one has paths mounted over. Default: false.
+    pub unmasked: Option<bool>,
 }
 
 /// Mount type.

@@ -255,7 +255,11 @@ pub fn full_plan() -> Plan {
                 link: "usr/bin".into(),
             },
         ),
-        mount("/proc", flags(false, true, true, true), MountOp::Proc),
+        mount(
+            "/proc",
+            flags(false, true, true, true),
+            MountOp::Proc { unmasked: false },
+        ),
         mount("/dev", flags(false, true, false, true), MountOp::Dev),
         mount(
             "/dev/mqueue",

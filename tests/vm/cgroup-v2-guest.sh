@@ -34,12 +34,17 @@ fi
 bins=()
 for b in "$@"; do bins+=("$(realpath -e "$b")") || exit 1; done
 
+# The harness's job unit (vmtest-run.service, or tests/vm's stockade-vm-job.service):
+# whichever cgroup this script runs in.
+job_cg=$(awk -F: '$1 == "0" { print $3 }' /proc/self/cgroup)
+job_cg=${job_cg%/stockade-supervisor}
+
 for b in "${bins[@]}"; do
     name=${b##*/}
-    # 1. Root, in vmtest-run.service (Type=exec, Delegate=yes): leaves go under the unit,
-    #    after the runner and the tests move into the stockade-supervisor sibling leaf.
-    run "root in vmtest-run.service: $name" \
-        env STOCKADE_TEST_EXPECT_CGROUP_UNDER=/system.slice/vmtest-run.service/ \
+    # 1. Root, in the harness's job unit (Type=exec, Delegate=yes): leaves go under the
+    #    unit, after the runner and the tests move into the stockade-supervisor sibling leaf.
+    run "root in ${job_cg##*/}: $name" \
+        env STOCKADE_TEST_EXPECT_CGROUP_UNDER="$job_cg/" \
         "$b" --test-threads=1
 
     # 2. Root, as the main process of a transient service with Delegate=yes.

@@ -1,0 +1,33 @@
+//! Why a setup step was refused, where the errno alone does not say it: appended to the
+//! step's error message (after the failure, in the parent; never in the child).
+
+use nix::errno::Errno;
+
+/// A hint for a failed step, starting with a space, or "".
+pub fn step_hint(desc: &str, call: &str, errno: Errno) -> String {
+    if errno == Errno::EPERM && desc.starts_with("proc ") && call.starts_with("fsmount") {
+        return proc_refused();
+    }
+    String::new()
+}
+
+/// A fresh proc refused: the usual cause is a /proc with paths mounted over (a container's
+/// masked /proc, or an outer stockade sandbox's), which makes a new proc instance "too
+/// revealing" for a mounter outside the initial user namespace.
+fn proc_refused() -> String {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let over = crate::doctor::probe::proc_overmounts(&mountinfo);
+    if over.is_empty() {
+        return " (the kernel refused a new proc instance: it needs CAP_SYS_ADMIN over the \
+                sandbox's PID namespace; `stockade doctor PROFILE` checks this host)"
+            .into();
+    }
+    format!(
+        " (the kernel refuses a new proc here because this /proc has paths mounted over it \
+         ({}): a new instance would reveal them. In a container, start it with \
+         `--security-opt unmask=/proc/*` (podman, docker); nested in a stockade sandbox, give \
+         the outer profile's proc mount `unmasked = true`; or bind the outer /proc instead of a \
+         proc mount. `stockade doctor PROFILE` detects this beforehand)",
+        over.join(", ")
+    )
+}
