@@ -134,7 +134,12 @@ fn run(
         report_fd,
     };
     match crate::exec::run(&compiled.plan, &host, &run_opts) {
-        Ok(outcome) => outcome.exit_code,
+        Ok(outcome) => match outcome.die_of {
+            // End as the payload ended, so the parent sees a death by signal (after the
+            // cleanup and the report above: nothing is left to do).
+            Some(sig) => crate::exec::signals::die_of(sig),
+            None => outcome.exit_code,
+        },
         Err(e) => {
             log::error(&e.to_string());
             e.exit_code()

@@ -30,6 +30,7 @@ pub mod notify;
 pub mod pivot;
 pub mod prepare;
 pub mod report;
+pub mod signals;
 pub mod spawn;
 pub mod supervisor;
 pub mod sys;
@@ -63,8 +64,12 @@ pub struct RunOptions {
 /// How the payload ended.
 #[derive(Debug, Clone)]
 pub struct RunOutcome {
-    /// stockade's exit status: the payload's code, or 128+N for signal N.
+    /// stockade's exit status: the payload's code, 128+N for signal N (when stockade
+    /// cannot die of it, see [`RunOutcome::die_of`]), 124 after the wall-time limit.
     pub exit_code: i32,
+    /// The payload died of this signal (not by the wall-time limit): stockade should die
+    /// of it too ([`signals::die_of`]) once everything is cleaned up.
+    pub die_of: Option<libc::c_int>,
     pub cause: ExitCause,
     /// The report (also written where [`RunOptions`] asked).
     pub report: RunReport,
@@ -109,6 +114,10 @@ pub fn run(plan: &Plan, host: &HostFacts, opts: &RunOptions) -> Result<RunOutcom
     }
     result.map(|()| RunOutcome {
         exit_code: rep.exit.exit_code,
+        die_of: match rep.exit.cause {
+            ExitCause::Signal | ExitCause::OomKill => rep.exit.signal,
+            _ => None,
+        },
         cause: rep.exit.cause,
         report: rep,
     })
@@ -298,7 +307,9 @@ fn launch_in(
             rep.exit.code = Some(libc::WEXITSTATUS(ended.status));
         }
         if ended.timed_out {
+            // A wall-time kill is a failure whatever the payload returned (timeout(1)).
             rep.exit.cause = ExitCause::Timeout;
+            rep.exit.exit_code = signals::EXIT_TIMEOUT;
         }
         if let Some(t) = &timeout {
             rep.timeout = Some(TimeoutReport {
