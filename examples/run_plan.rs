@@ -174,6 +174,8 @@ fn main() {
         systemd: SystemdPlan {
             notify_socket: None,
             listen_fds: None,
+            notify_access_all: false,
+            forward_manager_signals: false,
         },
         warnings: vec![],
         steps,

@@ -208,3 +208,62 @@ fn wall_time_kill_exits_124_like_timeout() {
     let out = run_argv(&wrapped(&p, &["/bin/sh", "-c", "exit 7"]));
     assert_eq!(out.status.code(), Some(7));
 }
+
+#[test]
+fn signals_sent_to_stockade_reach_the_payload_once_and_init_ignores_outsiders() {
+    if need_sandbox() {
+        return;
+    }
+    let dir = TempDir::new("sv-fwd");
+    let [p, _] = profiles(&dir);
+    let mut child = Command::new(stockade_bin())
+        .args(["run".as_ref(), p.as_os_str(), "--".as_ref()])
+        .args(["/probe/stockade-testd", "count-signals"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut out = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut out, &mut line).expect("ready");
+    assert_eq!(line.trim(), "ready");
+    let stockade = child.id() as i32;
+    let init = children_of(stockade)[0];
+    // SAFETY: kill with integer arguments.
+    unsafe {
+        libc::kill(stockade, libc::SIGRTMIN() + 1);
+        // Straight to init's host pid: as for a real PID 1, dropped.
+        libc::kill(init, libc::SIGRTMIN() + 1);
+        libc::kill(stockade, libc::SIGRTMIN() + 1);
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    // SAFETY: as above.
+    unsafe { libc::kill(stockade, libc::SIGTERM) };
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut out, &mut rest).expect("read");
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(0), "{rest}");
+    let rt = format!("signal {} ", libc::SIGRTMIN() + 1);
+    assert_eq!(rest.matches(&rt).count(), 2, "{rest}");
+}
+
+fn children_of(pid: i32) -> Vec<i32> {
+    let mut v = Vec::new();
+    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let name = e.file_name();
+        let Some(n) = name.to_str().and_then(|s| s.parse::<i32>().ok()) else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{n}/stat")) else {
+            continue;
+        };
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, r)| r.split_whitespace().nth(1))
+            .and_then(|s| s.parse::<i32>().ok());
+        if ppid == Some(pid) {
+            v.push(n);
+        }
+    }
+    v
+}

@@ -79,9 +79,12 @@ pub fn compile(cx: &mut Ctx, p: &Profile, sandbox: Sandbox) -> SystemdPlan {
         }),
         (_, None) => None,
     };
+    use crate::profile::systemd::{KillMode, NotifyAccess};
     SystemdPlan {
         notify_socket,
         listen_fds,
+        notify_access_all: s.notify_access == Some(NotifyAccess::All),
+        forward_manager_signals: matches!(s.kill_mode, Some(KillMode::Process | KillMode::Mixed)),
     }
 }
 
@@ -219,6 +222,7 @@ mod tests {
             systemd: Some(crate::profile::systemd::Systemd {
                 notify: Some(Toggle::Off),
                 listen_fds: Some(Toggle::Off),
+                ..Default::default()
             }),
             ..Profile::default()
         };
@@ -253,6 +257,7 @@ mod tests {
             systemd: Some(crate::profile::systemd::Systemd {
                 notify: Some(Toggle::On),
                 listen_fds: None,
+                ..Default::default()
             }),
             ..Profile::default()
         };

@@ -22,6 +22,7 @@
 pub mod child;
 pub mod confine;
 pub mod error;
+pub mod forward;
 pub mod identity;
 pub mod init;
 pub mod listen_fds;
@@ -284,12 +285,18 @@ fn launch_in(
             grace: Duration::from_millis(plan.process.grace_ms),
         });
         let whole_group = !plan.namespaces.pid && plan.process.new_session;
+        let forwarder = forward::Forwarder::new(
+            pid,
+            prep.init_fork_at.is_some(),
+            plan.systemd.forward_manager_signals,
+        );
         let ended = supervisor::supervise(
             pid,
             exec_at,
             timeout.as_ref(),
             whole_group,
             pipes.status_r,
+            &forwarder,
             relay.as_mut(),
         );
         if let Some(r) = relay.as_mut() {

@@ -167,6 +167,8 @@ pub fn minimal_plan() -> Plan {
         systemd: SystemdPlan {
             notify_socket: None,
             listen_fds: None,
+            notify_access_all: false,
+            forward_manager_signals: false,
         },
         warnings: vec![],
         steps: vec![Step::Exec],
@@ -392,6 +394,8 @@ pub fn full_plan() -> Plan {
     p.systemd = SystemdPlan {
         notify_socket: Some("/run/systemd/notify".into()),
         listen_fds: None,
+        notify_access_all: false,
+        forward_manager_signals: false,
     };
     p
 }
