@@ -174,7 +174,6 @@ fn main() {
         systemd: SystemdPlan {
             notify_socket: None,
             listen_fds: None,
-            notify_access_all: false,
             forward_manager_signals: false,
         },
         warnings: vec![],

@@ -79,11 +79,10 @@ pub fn compile(cx: &mut Ctx, p: &Profile, sandbox: Sandbox) -> SystemdPlan {
         }),
         (_, None) => None,
     };
-    use crate::profile::systemd::{KillMode, NotifyAccess};
+    use crate::profile::systemd::KillMode;
     SystemdPlan {
         notify_socket,
         listen_fds,
-        notify_access_all: s.notify_access == Some(NotifyAccess::All),
         forward_manager_signals: matches!(s.kill_mode, Some(KillMode::Process | KillMode::Mixed)),
     }
 }

@@ -381,10 +381,6 @@ pub struct SystemdPlan {
     pub notify_socket: Option<String>,
     /// Pass this many socket-activation fds (from fd 3) into the sandbox.
     pub listen_fds: Option<ListenFds>,
-    /// Relay messages of every sandbox process (`notify-access = "all"`), not only the
-    /// main process's.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub notify_access_all: bool,
     /// Forward signals from the service manager too (`kill-mode = "process"`); by default
     /// systemd delivered them to every process of the cgroup already.
     #[serde(skip_serializing_if = "std::ops::Not::not")]

@@ -13,10 +13,6 @@ pub struct Systemd {
     /// Socket activation: `auto` (pass LISTEN_FDS sockets into the sandbox when set, the
     /// default), `on` or `off`.
     pub listen_fds: Option<Toggle>,
-    /// Who may send sd_notify messages, as the unit's `NotifyAccess=` (stockade cannot see
-    /// it): `main` (the default: only the payload's main process; messages from its
-    /// children are dropped) or `all` (any process of the sandbox).
-    pub notify_access: Option<NotifyAccess>,
     /// The unit's `KillMode=` (stockade cannot see it), which decides whether a signal
     /// from the service manager already reached every process of the sandbox:
     /// `control-group` (the default): the manager's own signals to stockade are not
@@ -25,16 +21,6 @@ pub struct Systemd {
     /// only); `mixed` or `process`: stockade forwards them. Signals from any other sender
     /// (`kill $MAINPID` in `ExecReload=`, a shell) are always forwarded.
     pub kill_mode: Option<KillMode>,
-}
-
-/// `[systemd] notify-access`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum NotifyAccess {
-    /// Only the payload's main process (systemd's default `NotifyAccess=main`).
-    Main,
-    /// Every process of the sandbox (`NotifyAccess=all`).
-    All,
 }
 
 /// `[systemd] kill-mode`: what the unit's `KillMode=` is.

@@ -167,7 +167,6 @@ pub fn minimal_plan() -> Plan {
         systemd: SystemdPlan {
             notify_socket: None,
             listen_fds: None,
-            notify_access_all: false,
             forward_manager_signals: false,
         },
         warnings: vec![],
@@ -394,7 +393,6 @@ pub fn full_plan() -> Plan {
     p.systemd = SystemdPlan {
         notify_socket: Some("/run/systemd/notify".into()),
         listen_fds: None,
-        notify_access_all: false,
         forward_manager_signals: false,
     };
     p
