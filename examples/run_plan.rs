@@ -181,6 +181,7 @@ fn main() {
         systemd: SystemdPlan {
             notify_socket: None,
             listen_fds: None,
+            forward_manager_signals: false,
         },
         warnings: vec![],
         steps,

@@ -177,7 +177,17 @@ fn run(
             log::note(&format!("phase {}", ph.name));
         }
         let code = match crate::exec::run(&ph.compiled.plan, &host, &run_opts) {
-            Ok(outcome) => outcome.exit_code,
+            // End as the payload ended, so the parent sees a death by signal (after the
+            // cleanup and the report: nothing is left to do); later phases do not run.
+            Ok(outcome) => match outcome.die_of {
+                Some(sig) => {
+                    if !ph.name.is_empty() {
+                        log::error(&format!("phase {} was killed by signal {sig}", ph.name));
+                    }
+                    crate::exec::signals::die_of(sig)
+                }
+                None => outcome.exit_code,
+            },
             Err(e) => {
                 log::error(&e.to_string());
                 e.exit_code()

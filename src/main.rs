@@ -20,9 +20,11 @@ mod entry {
 
     #[no_mangle]
     pub extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
+        // Before anything changes a disposition: the payload gets back what was inherited.
+        stockade::exec::signals::record_inherited();
         open_missing_standard_fds();
         // Writing to a closed pipe must be an EPIPE error (reported, exit status), not a silent
-        // death by signal; the sandbox child restores the default before execve.
+        // death by signal; the sandbox child restores the inherited one before execve.
         // SAFETY: setting a disposition to SIG_IGN installs no handler code.
         unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
         let status = std::panic::catch_unwind(|| {

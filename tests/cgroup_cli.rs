@@ -93,7 +93,12 @@ fn oom_kill_is_named_in_the_message_and_the_report() {
     let p = profile(&dir, "oom.toml", "alloc", "memory = \"100MiB\"");
     let (out, rep) = run(&dir, &p);
     let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(137), "{err}");
+    // stockade dies of the payload's SIGKILL, as the payload did.
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&out.status),
+        Some(libc::SIGKILL),
+        "{err}"
+    );
     assert!(
         err.contains("payload killed by the kernel OOM killer (memory limit 100 MiB)"),
         "{err}"

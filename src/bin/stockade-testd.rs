@@ -8,6 +8,11 @@
 //! stockade-testd get ADDR:PORT PATH
 //!                                 HTTP/1.0 GET; prints the body, exit 0 on 200
 //! stockade-testd hog              allocate and touch memory until killed
+//! stockade-testd count-signals    print `ready`, then one line per delivered SIGHUP,
+//!                                 SIGUSR1, SIGUSR2, SIGRTMIN+1; exit 0 on SIGTERM
+//! stockade-testd notify-status N  send STATUS=1 ... STATUS=N, then READY=1, exit 0
+//! stockade-testd notify-from-child MSG
+//!                                 a child sends MSG, the main process waits for SIGTERM
 //! ```
 //!
 //! `serve` listens on the socket-activation fd 3 when `LISTEN_FDS`/`LISTEN_PID` say it is
@@ -377,6 +382,66 @@ fn hog() -> i32 {
     }
 }
 
+/// Signals taken synchronously (blocked, then sigwaitinfo): each delivery is one line, and
+/// a real-time signal is never merged with a second one pending.
+fn count_signals() -> i32 {
+    let sigs = [
+        libc::SIGHUP,
+        libc::SIGUSR1,
+        libc::SIGUSR2,
+        libc::SIGTERM,
+        libc::SIGRTMIN() + 1,
+    ];
+    // SAFETY: a local sigset, initialized before use.
+    let set = unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for s in sigs {
+            libc::sigaddset(&mut set, s);
+        }
+        libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        set
+    };
+    println!("ready");
+    let _ = std::io::stdout().flush();
+    let mut n = 0;
+    loop {
+        // SAFETY: siginfo_t is plain data; set is initialized.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        let sig = unsafe { libc::sigwaitinfo(&set, &mut info) };
+        if sig < 0 {
+            continue;
+        }
+        n += 1;
+        // SAFETY: si_pid is valid for the user-sent codes this reports.
+        let from = unsafe { info.si_pid() };
+        log(&format!(
+            "signal {sig} #{n} from pid {from} code {}",
+            info.si_code
+        ));
+        if sig == libc::SIGTERM {
+            return 0;
+        }
+    }
+}
+
+/// `NotifyAccess=` test: the message comes from a child, never from the main process.
+fn notify_from_child(msg: &str) -> i32 {
+    // SAFETY: fork in a single-threaded program; the child only notifies and exits.
+    match unsafe { libc::fork() } {
+        0 => {
+            notify(msg);
+            // SAFETY: leaving the child without running the parent's exit handlers.
+            unsafe { libc::_exit(0) }
+        }
+        pid if pid < 0 => die("fork failed"),
+        _ => loop {
+            // Until SIGTERM (default action) or the unit's timeout.
+            std::thread::sleep(Duration::from_secs(3600));
+        },
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let code = match args.first().map(String::as_str) {
@@ -387,6 +452,18 @@ fn main() {
         }
         Some("get") => get(&args[1..]),
         Some("hog") => hog(),
+        Some("count-signals") => count_signals(),
+        Some("notify-status") => {
+            let n: u32 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(0);
+            for i in 1..=n {
+                notify(&format!("STATUS={i}"));
+            }
+            notify("READY=1");
+            0
+        }
+        Some("notify-from-child") => {
+            notify_from_child(args.get(1).map_or("READY=1", String::as_str))
+        }
         _ => {
             eprintln!("usage: stockade-testd serve|probe|get|hog (see the source's header)");
             2

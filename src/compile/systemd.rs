@@ -79,9 +79,11 @@ pub fn compile(cx: &mut Ctx, p: &Profile, sandbox: Sandbox) -> SystemdPlan {
         }),
         (_, None) => None,
     };
+    use crate::profile::systemd::KillMode;
     SystemdPlan {
         notify_socket,
         listen_fds,
+        forward_manager_signals: matches!(s.kill_mode, Some(KillMode::Process | KillMode::Mixed)),
     }
 }
 
@@ -219,6 +221,7 @@ mod tests {
             systemd: Some(crate::profile::systemd::Systemd {
                 notify: Some(Toggle::Off),
                 listen_fds: Some(Toggle::Off),
+                ..Default::default()
             }),
             ..Profile::default()
         };
@@ -253,6 +256,7 @@ mod tests {
             systemd: Some(crate::profile::systemd::Systemd {
                 notify: Some(Toggle::On),
                 listen_fds: None,
+                ..Default::default()
             }),
             ..Profile::default()
         };

@@ -345,10 +345,12 @@ impl Child<'_> {
         }
         // SAFETY: getpid has no preconditions. (No-op without LISTEN_PID/WATCHDOG_PID.)
         self.prep.exec.set_listen_pid(unsafe { libc::getpid() });
-        // SAFETY: resetting a disposition and the mask; both sets are initialized. Rust
-        // ignores SIGPIPE, and an ignored disposition would survive execve.
+        // The dispositions stockade inherited (it ignores SIGPIPE for itself, and an
+        // ignored disposition survives execve; one it inherited ignored must stay so),
+        // then the inherited mask.
+        self.prep.dispositions.apply();
+        // SAFETY: restoring the mask; the set is initialized.
         unsafe {
-            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
             libc::sigprocmask(
                 libc::SIG_SETMASK,
                 &self.prep.saved_mask,

@@ -2,7 +2,7 @@
 //!
 //! A PID 1 must reap orphans (or they pile up as zombies) and gets no default signal
 //! actions (a SIGTERM without a handler is ignored), so most programs misbehave as PID 1.
-//! This init forwards every signal it receives to the payload, reaps every child, and
+//! This init forwards the signals meant for the payload (`exec::forward`), reaps every child, and
 //! exits with the payload's status once the payload is gone; the kernel then kills what
 //! is left in the namespace. It never allocates.
 
@@ -28,9 +28,13 @@ pub fn run(payload: libc::pid_t, status_w: RawFd) -> ! {
             continue;
         }
         if sig != libc::SIGCHLD {
-            // SAFETY: kill with integer arguments.
-            unsafe {
-                libc::kill(payload, sig);
+            // One delivery per signal: what came straight from outside the namespace
+            // (systemd's cgroup-wide kill) reached the payload too (see exec::forward).
+            if super::forward::init_should_forward(&info) {
+                // SAFETY: kill with integer arguments.
+                unsafe {
+                    libc::kill(payload, sig);
+                }
             }
             continue;
         }

@@ -24,6 +24,7 @@ pub mod confine;
 pub mod error;
 mod host_path_error;
 mod hints;
+pub mod forward;
 pub mod identity;
 pub mod init;
 pub mod listen_fds;
@@ -33,6 +34,7 @@ mod overlay;
 pub mod pivot;
 pub mod prepare;
 pub mod report;
+pub mod signals;
 pub mod spawn;
 pub mod supervisor;
 pub mod sys;
@@ -68,8 +70,12 @@ pub struct RunOptions {
 /// How the payload ended.
 #[derive(Debug, Clone)]
 pub struct RunOutcome {
-    /// stockade's exit status: the payload's code, or 128+N for signal N.
+    /// stockade's exit status: the payload's code, 128+N for signal N (when stockade
+    /// cannot die of it, see [`RunOutcome::die_of`]), 124 after the wall-time limit.
     pub exit_code: i32,
+    /// The payload died of this signal (not by the wall-time limit): stockade should die
+    /// of it too ([`signals::die_of`]) once everything is cleaned up.
+    pub die_of: Option<libc::c_int>,
     pub cause: ExitCause,
     /// The report (also written where [`RunOptions`] asked).
     pub report: RunReport,
@@ -115,6 +121,10 @@ pub fn run(plan: &Plan, host: &HostFacts, opts: &RunOptions) -> Result<RunOutcom
     }
     result.map(|()| RunOutcome {
         exit_code: rep.exit.exit_code,
+        die_of: match rep.exit.cause {
+            ExitCause::Signal | ExitCause::OomKill => rep.exit.signal,
+            _ => None,
+        },
         cause: rep.exit.cause,
         report: rep,
     })
@@ -312,12 +322,18 @@ fn launch_in(
             grace: Duration::from_millis(plan.process.grace_ms),
         });
         let whole_group = !plan.namespaces.pid && plan.process.new_session;
+        let forwarder = forward::Forwarder::new(
+            pid,
+            prep.init_fork_at.is_some(),
+            plan.systemd.forward_manager_signals,
+        );
         let ended = supervisor::supervise(
             pid,
             exec_at,
             timeout.as_ref(),
             whole_group,
             pipes.status_r,
+            &forwarder,
             relay.as_mut(),
         );
         if let Some(r) = relay.as_mut() {
@@ -338,7 +354,9 @@ fn launch_in(
             rep.exit.code = Some(libc::WEXITSTATUS(ended.status));
         }
         if ended.timed_out {
+            // A wall-time kill is a failure whatever the payload returned (timeout(1)).
             rep.exit.cause = ExitCause::Timeout;
+            rep.exit.exit_code = signals::EXIT_TIMEOUT;
         }
         if let Some(t) = &timeout {
             rep.timeout = Some(TimeoutReport {

@@ -532,6 +532,7 @@ fn set_errno(e: i32) {
 /// the relay socket; a readable signalfd is consumed with a zero-timeout sigtimedwait.
 pub fn sigtimedwait_relaying(
     set: &libc::sigset_t,
+    info: &mut libc::siginfo_t,
     timeout: Option<Duration>,
     relay: Option<&mut NotifyRelay>,
 ) -> libc::c_int {
@@ -541,7 +542,7 @@ pub fn sigtimedwait_relaying(
         return unsafe {
             libc::sigtimedwait(
                 set,
-                std::ptr::null_mut(),
+                info,
                 ts.as_ref().map_or(std::ptr::null(), |t| t as *const _),
             )
         };
@@ -556,7 +557,7 @@ pub fn sigtimedwait_relaying(
             return unsafe {
                 libc::sigtimedwait(
                     set,
-                    std::ptr::null_mut(),
+                    info,
                     ts.as_ref().map_or(std::ptr::null(), |t| t as *const _),
                 )
             };
@@ -569,7 +570,7 @@ pub fn sigtimedwait_relaying(
     loop {
         // A signal already pending wins (and is consumed, exactly as sigtimedwait would).
         // SAFETY: set is initialized; zero lives across the call.
-        let sig = unsafe { libc::sigtimedwait(set, std::ptr::null_mut(), &zero) };
+        let sig = unsafe { libc::sigtimedwait(set, info, &zero) };
         if sig > 0 {
             return sig;
         }

@@ -177,6 +177,8 @@ pub struct Prepared {
     pub listen_fds: u32,
     /// The signal mask to restore before execve.
     pub saved_mask: libc::sigset_t,
+    /// The dispositions to put back before execve (those stockade inherited).
+    pub dispositions: super::signals::DispositionFix,
     /// `/proc/sys/kernel/cap_last_cap` of the host (for the bounding-set drop).
     pub cap_last_cap: u8,
 }
@@ -507,6 +509,7 @@ pub fn prepare(
         init_fork_at,
         listen_fds: plan.systemd.listen_fds.as_ref().map_or(0, |l| l.count),
         saved_mask,
+        dispositions: super::signals::DispositionFix::compute(),
         cap_last_cap: 40,
     })
 }

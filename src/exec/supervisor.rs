@@ -127,6 +127,7 @@ pub fn supervise(
     timeout: Option<&Timeout>,
     whole_group: bool,
     status_r: RawFd,
+    forwarder: &super::forward::Forwarder,
     mut relay: Option<&mut super::notify::NotifyRelay>,
 ) -> Ended {
     let set = wait_set();
@@ -160,7 +161,9 @@ pub fn supervise(
             _ => None,
         };
         // sigtimedwait that also relays sd_notify messages while waiting.
-        let sig = super::notify::sigtimedwait_relaying(&set, wait, relay.as_deref_mut());
+        // SAFETY: siginfo_t is plain data.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        let sig = super::notify::sigtimedwait_relaying(&set, &mut info, wait, relay.as_deref_mut());
         if sig < 0 {
             if Errno::last() != Errno::EAGAIN {
                 continue;
@@ -199,8 +202,7 @@ pub fn supervise(
             continue;
         }
         if sig != libc::SIGCHLD {
-            // SAFETY: kill with integer arguments.
-            unsafe { libc::kill(child, sig) };
+            forwarder.forward(sig, &info);
         }
     };
     let mut status = status;

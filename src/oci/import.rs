@@ -165,6 +165,7 @@ fn import_impl(config_json: &str, bundle: Option<&Path>) -> Result<String, OciEr
     profile.systemd = Some(Systemd {
         notify: Some(toggle(systemd.as_ref().is_some_and(|s| s.notify))),
         listen_fds: Some(toggle(systemd.as_ref().is_some_and(|s| s.listen_fds))),
+        ..Systemd::default()
     });
 
     for key in ["hooks"] {

@@ -406,6 +406,10 @@ pub struct SystemdPlan {
     pub notify_socket: Option<String>,
     /// Pass this many socket-activation fds (from fd 3) into the sandbox.
     pub listen_fds: Option<ListenFds>,
+    /// Forward signals from the service manager too (`kill-mode = "process"`); by default
+    /// systemd delivered them to every process of the cgroup already.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub forward_manager_signals: bool,
 }
 
 /// Socket-activation fds.

@@ -13,6 +13,26 @@ pub struct Systemd {
     /// Socket activation: `auto` (pass LISTEN_FDS sockets into the sandbox when set, the
     /// default), `on` or `off`.
     pub listen_fds: Option<Toggle>,
+    /// The unit's `KillMode=` (stockade cannot see it), which decides whether a signal
+    /// from the service manager already reached every process of the sandbox:
+    /// `control-group` (the default): the manager's own signals to stockade are not
+    /// forwarded, since systemd sends them to every process of the cgroup itself (so the
+    /// payload gets each once; `systemctl kill --kill-whom=main` then reaches stockade
+    /// only); `mixed` or `process`: stockade forwards them. Signals from any other sender
+    /// (`kill $MAINPID` in `ExecReload=`, a shell) are always forwarded.
+    pub kill_mode: Option<KillMode>,
+}
+
+/// `[systemd] kill-mode`: what the unit's `KillMode=` is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum KillMode {
+    /// `KillMode=control-group` (systemd's default): systemd signals every process.
+    ControlGroup,
+    /// `KillMode=mixed`: SIGTERM to the main process only, SIGKILL to all.
+    Mixed,
+    /// `KillMode=process` (or `none`): systemd signals only stockade.
+    Process,
 }
 
 /// A three-way switch.

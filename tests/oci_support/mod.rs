@@ -169,6 +169,7 @@ pub fn minimal_plan() -> Plan {
         systemd: SystemdPlan {
             notify_socket: None,
             listen_fds: None,
+            forward_manager_signals: false,
         },
         warnings: vec![],
         steps: vec![Step::Exec],
@@ -398,6 +399,7 @@ pub fn full_plan() -> Plan {
     p.systemd = SystemdPlan {
         notify_socket: Some("/run/systemd/notify".into()),
         listen_fds: None,
+        forward_manager_signals: false,
     };
     p
 }

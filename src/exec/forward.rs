@@ -1,0 +1,100 @@
+//! Signal forwarding with one delivery per signal.
+//!
+//! Under systemd's default `KillMode=control-group`, `systemctl stop` and `systemctl kill`
+//! signal every process of the unit's cgroup: stockade, its init and the payload each get
+//! the signal from systemd. If stockade and init forwarded those, the payload would get it
+//! two or three times (a counting payload saw "#1 from pid 0, #2 from pid 1"). So:
+//!
+//! * the supervisor does not forward a signal whose sender is its own service manager
+//!   (`SI_USER`/`SI_QUEUE` from the parent, and the parent is systemd: `INVOCATION_ID` is
+//!   set and the parent's name is `systemd`), unless the profile says the unit's
+//!   `KillMode=` is `mixed` or `process` (stockade cannot see the unit's settings);
+//! * what it forwards to init it sends with `sigqueue` and a cookie, so init tells it apart
+//!   from a signal it got straight from outside its PID namespace (`si_pid` is 0 for both);
+//! * init forwards the supervisor's signals, signals from inside the sandbox and the
+//!   kernel's, and drops one sent to it directly from outside: that sender (systemd's
+//!   cgroup-wide kill) reached the payload itself. As with a real PID 1, a signal for the
+//!   sandbox goes to stockade, not to init's host pid.
+
+/// The value the supervisor attaches to every signal it forwards to init.
+pub const FORWARD_COOKIE: usize = 0x7374_6b64; // "stkd"
+
+/// How the supervisor forwards.
+#[derive(Debug, Clone, Copy)]
+pub struct Forwarder {
+    child: libc::pid_t,
+    /// The child is stockade's init (it recognizes the cookie).
+    via_init: bool,
+    /// Signals from this pid came from the service manager and reached every process.
+    manager: Option<libc::pid_t>,
+}
+
+/// The parent's pid when it is a systemd service manager that started stockade as a unit.
+fn systemd_manager() -> Option<libc::pid_t> {
+    std::env::var_os("INVOCATION_ID")?;
+    // SAFETY: getppid has no preconditions.
+    let ppid = unsafe { libc::getppid() };
+    let comm = std::fs::read(format!("/proc/{ppid}/comm")).ok()?;
+    (comm.strip_suffix(b"\n").unwrap_or(&comm) == b"systemd").then_some(ppid)
+}
+
+impl Forwarder {
+    /// `forward_manager_signals`: the plan's `systemd.forward_manager_signals`.
+    pub fn new(child: libc::pid_t, via_init: bool, forward_manager_signals: bool) -> Forwarder {
+        Forwarder {
+            child,
+            via_init,
+            manager: if forward_manager_signals {
+                None
+            } else {
+                systemd_manager()
+            },
+        }
+    }
+
+    /// Whether this signal was sent by the service manager to the whole cgroup.
+    fn sent_by_manager(&self, info: &libc::siginfo_t) -> bool {
+        let Some(manager) = self.manager else {
+            return false;
+        };
+        // SAFETY: si_pid is valid for SI_USER and SI_QUEUE, checked first.
+        (info.si_code == libc::SI_USER || info.si_code == libc::SI_QUEUE)
+            && unsafe { info.si_pid() } == manager
+    }
+
+    /// Forward `sig` (received with `info`) to the payload, unless it reached it already.
+    pub fn forward(&self, sig: libc::c_int, info: &libc::siginfo_t) {
+        if self.sent_by_manager(info) {
+            return;
+        }
+        // SAFETY: plain syscalls with integer arguments and a valid sigval.
+        unsafe {
+            if self.via_init {
+                let value = libc::sigval {
+                    sival_ptr: FORWARD_COOKIE as *mut libc::c_void,
+                };
+                if libc::sigqueue(self.child, sig, value) == 0 {
+                    return;
+                }
+            }
+            libc::kill(self.child, sig);
+        }
+    }
+}
+
+/// In init: whether a signal received with `info` is for the payload (see the module).
+/// Async-signal-safe: reads the siginfo only.
+pub fn init_should_forward(info: &libc::siginfo_t) -> bool {
+    if info.si_code > 0 {
+        // From the kernel (a terminal's SIGHUP, SIGIO, ...).
+        return true;
+    }
+    // SAFETY: si_pid and si_value are valid for the user codes (SI_USER, SI_QUEUE, SI_TKILL).
+    unsafe {
+        if info.si_code == libc::SI_QUEUE && info.si_value().sival_ptr as usize == FORWARD_COOKIE {
+            return true;
+        }
+        // si_pid is 0 for a sender outside the PID namespace (the kernel hides it).
+        info.si_pid() != 0
+    }
+}
