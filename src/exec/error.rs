@@ -254,6 +254,12 @@ pub enum ExecError {
     },
     #[error("writing {path}: {errno:?}")]
     IdMap { path: String, errno: Errno },
+    /// The `--report` file cannot be used safely (opened before the sandbox starts).
+    #[error("report file {path}: {reason}")]
+    ReportFile { path: PathBuf, reason: String },
+    /// A protected path inside a writable tree cannot be protected.
+    #[error("protected path {path}: {reason}")]
+    Protect { path: PathBuf, reason: String },
     #[error("step {index}/{total} ({desc}): {call}: {errno:?}")]
     Step {
         index: usize,

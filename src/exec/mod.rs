@@ -73,6 +73,11 @@ pub struct RunOutcome {
 /// Run `plan`: set up the sandbox, run the payload, supervise it, report.
 pub fn run(plan: &Plan, host: &HostFacts, opts: &RunOptions) -> Result<RunOutcome, ExecError> {
     let started = Instant::now();
+    // Before anything runs: the payload may be able to plant a link in its place later.
+    let report_file = match &opts.report_path {
+        Some(p) => Some(report::open_report_file(p)?),
+        None => None,
+    };
     let mut rep = RunReport {
         version: report::REPORT_VERSION,
         profile: plan.source.clone(),
@@ -103,7 +108,7 @@ pub fn run(plan: &Plan, host: &HostFacts, opts: &RunOptions) -> Result<RunOutcom
         }
     }
     if opts.report_path.is_some() || opts.report_fd.is_some() {
-        if let Err(e) = rep.write(opts.report_path.as_deref(), opts.report_fd) {
+        if let Err(e) = rep.write(report_file.as_ref(), opts.report_fd) {
             crate::log::warn(&format!("writing the run report: {e}"));
         }
     }
