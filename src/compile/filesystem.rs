@@ -101,6 +101,7 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Option<Namespaces>) -> Option<Fs>
     for (i, m) in mounts_in.iter().enumerate() {
         if let Some(plan) = mount(cx, &format!("mount[{i}]"), m) {
             check_target(cx, &format!("mount[{i}].target"), &plan, &mounts, &leaves);
+            super::mount_safety::check(cx, &format!("mount[{i}]"), m, &plan, &mounts);
             if is_leaf(&plan) {
                 leaves.push(mounts.len());
             }
@@ -143,7 +144,13 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Option<Namespaces>) -> Option<Fs>
 /// Fields each mount type accepts besides type, target and the flag booleans.
 fn allowed(kind: MountKind) -> &'static [&'static str] {
     match kind {
-        MountKind::Bind => &["source", "read-only", "recursive", "optional"],
+        MountKind::Bind => &[
+            "source",
+            "read-only",
+            "recursive",
+            "optional",
+            "allow-dangerous-write",
+        ],
         MountKind::Tmpfs => &["size", "mode", "read-only"],
         MountKind::Proc | MountKind::Dev | MountKind::Devpts | MountKind::Mqueue => &[],
         MountKind::Dir => &["mode"],
@@ -191,6 +198,7 @@ fn mount(cx: &mut Ctx, key: &str, m: &Mount) -> Option<MountPlan> {
         ("read-only", m.read_only.is_some()),
         ("recursive", m.recursive.is_some()),
         ("optional", m.optional.is_some()),
+        ("allow-dangerous-write", m.allow_dangerous_write.is_some()),
         ("size", m.size.is_some()),
         ("mode", m.mode.is_some()),
         ("content", m.content.is_some()),

@@ -29,6 +29,7 @@ pub mod mounts;
 pub mod notify;
 pub mod pivot;
 pub mod prepare;
+pub mod protect;
 pub mod report;
 pub mod spawn;
 pub mod supervisor;
@@ -192,6 +193,8 @@ fn launch_in(
     let setgroups_denied =
         plan.namespaces.user && !plan.namespaces.gid_map_helper && unsafe { libc::geteuid() } != 0;
     let saved_mask = supervisor::block_signals();
+    // Placeholders for missing protected paths, removed once the sandbox is gone.
+    let mut placeholders = protect::Placeholders::default();
     let r = (|| {
         // Socket activation: check LISTEN_PID and the fds before anything else is opened.
         listen_fds::prepare(plan.systemd.listen_fds.as_ref())?;
@@ -203,6 +206,28 @@ fn launch_in(
         if let Some(r) = &relay {
             notify::add_mount(&mut prep, r)?;
         }
+        if plan.steps.contains(&Step::ProtectPaths) {
+            let (paths, held) = protect::resolve(plan)?;
+            prep.protected = paths;
+            placeholders = held;
+            rep.enforced.push(format!(
+                "protected (read-only, not creatable): {}",
+                plan.protected_paths
+                    .iter()
+                    .map(|p| p.path.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        rep.skipped
+            .extend(plan.unprotected_paths.iter().map(|p| Skipped {
+                setting: "filesystem.unprotected".into(),
+                reason: format!(
+                    "{} ({}) left writable: the profile opted out of protecting it",
+                    p.path.display(),
+                    p.name
+                ),
+            }));
         if let Some(l) = &prep.landlock {
             // best-effort: say what is not enforced before the payload runs.
             for s in &l.not_enforced {
@@ -315,6 +340,12 @@ fn launch_in(
         }
         Ok(())
     })();
+    // Without a PID namespace a daemonized descendant may outlive the payload inside the
+    // mount namespace; unlinking a placeholder would detach its protecting mount there.
+    // Such a run leaves its empty placeholders behind rather than open that window.
+    if plan.namespaces.pid {
+        placeholders.remove();
+    }
     supervisor::restore_signals(&saved_mask);
     r
 }

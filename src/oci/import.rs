@@ -143,6 +143,7 @@ fn import_impl(config_json: &str, bundle: Option<&Path>) -> Result<String, OciEr
         domainname,
         masked_paths: Some(masked_paths),
         read_only_paths: Some(read_only_paths),
+        unprotected: None,
     });
 
     let (proc_v, proc_path) = top.req("process")?;

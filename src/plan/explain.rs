@@ -23,6 +23,10 @@ pub fn describe_step(plan: &Plan, step: &Step) -> String {
         Step::RootReadOnly => "remount / read-only".into(),
         Step::MaskPaths => format!("mask {} paths", plan.masked_paths.len()),
         Step::ReadOnlyPaths => format!("read-only {} paths", plan.read_only_paths.len()),
+        Step::ProtectPaths => format!(
+            "protect {} paths inside writable binds (read-only, not creatable)",
+            plan.protected_paths.len()
+        ),
         Step::SetHostname => format!("hostname {}", plan.hostname.as_deref().unwrap_or("")),
         Step::SetDomainname => {
             format!("domainname {}", plan.domainname.as_deref().unwrap_or(""))
