@@ -65,7 +65,7 @@ pub fn check(cx: &mut Ctx, key: &str, m: &Mount, plan: &MountPlan, earlier: &[Mo
         let from_pwd = m.source.as_deref().is_some_and(|s| s.contains("${PWD}"));
         let help = if from_pwd {
             "this mount binds the current directory, and it is `/`: run stockade from a project \
-             directory, or name a profile that fits (`stockade run -p PROFILE`)"
+             directory, or name a profile that fits (`stockade run PROFILE -- CMD`)"
                 .to_string()
         } else {
             "to run on a host directory as the root, set `filesystem.root` to it; to add files, \
@@ -123,7 +123,8 @@ pub fn check(cx: &mut Ctx, key: &str, m: &Mount, plan: &MountPlan, earlier: &[Mo
         };
         report(cx, &format!("{key}.source"), what, help.into());
     }
-    for e in earlier {
+    // Onto `/` every earlier mount is covered; that is already an error above.
+    for e in earlier.iter().filter(|_| plan.target != Path::new("/")) {
         if e.flags.read_only && e.target.starts_with(&plan.target) && e.target != plan.target {
             report(
                 cx,
