@@ -84,7 +84,8 @@ pub fn check(cx: &mut Ctx, key: &str, m: &Mount, plan: &MountPlan, earlier: &[Mo
     let MountOp::Bind { source, .. } = &plan.op else {
         return;
     };
-    if plan.flags.read_only {
+    // A bind without a (valid) source is already an error; its placeholder path says nothing.
+    if plan.flags.read_only || m.source.is_none() || source.as_os_str().is_empty() {
         return;
     }
     let allowed = m.allow_dangerous_write.unwrap_or(false);

@@ -210,6 +210,7 @@ pub fn render_text(plan: &Plan) -> String {
             );
         }
     }
+    render_protected(&mut o, plan);
     if let Some(r) = &plan.resources {
         let _ = writeln!(o, "\nresources ({})", compat_text(r.compat));
         if let Some(m) = r.memory_max {
@@ -376,4 +377,23 @@ pub fn shell_words(argv: &[String]) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// Protected paths inside writable binds, and the ones the profile opted out of.
+fn render_protected(o: &mut String, plan: &Plan) {
+    if !plan.protected_paths.is_empty() {
+        let _ = writeln!(o, "\nprotected (read-only, not creatable; required)");
+        for p in &plan.protected_paths {
+            let _ = writeln!(o, "  {}", p.path.display());
+        }
+    }
+    if !plan.unprotected_paths.is_empty() {
+        let _ = writeln!(
+            o,
+            "\nNOT protected (filesystem.unprotected opt-out: writable)"
+        );
+        for p in &plan.unprotected_paths {
+            let _ = writeln!(o, "  {} ({})", p.path.display(), p.name);
+        }
+    }
 }
