@@ -169,6 +169,8 @@ fn main() {
         mounts,
         masked_paths: vec![PathBuf::from("/etc/shadow"), PathBuf::from("/srv/data")],
         read_only_paths: vec![PathBuf::from("/srv")],
+        protected_paths: vec![],
+        unprotected_paths: vec![],
         resources: None,
         rlimits: vec![],
         seccomp: None,

@@ -181,6 +181,8 @@ pid = true
 [[mount]]
 type = "bind"
 source = "/usr/../usr/lib"
+# writable on purpose: the defaults are under test (a writable /usr bind needs the opt-in)
+allow-dangerous-write = true
 [[mount]]
 type = "proc"
 [[mount]]

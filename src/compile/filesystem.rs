@@ -102,6 +102,7 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Option<Namespaces>) -> Option<Fs>
     for (i, m) in mounts_in.iter().enumerate() {
         if let Some(plan) = mount(cx, &format!("mount[{i}]"), m) {
             check_target(cx, &format!("mount[{i}].target"), &plan, &mounts, &leaves);
+            super::mount_safety::check(cx, &format!("mount[{i}]"), m, &plan, &mounts);
             if is_leaf(&plan) {
                 leaves.push(mounts.len());
             }
@@ -150,6 +151,7 @@ fn allowed(kind: MountKind) -> &'static [&'static str] {
             "recursive",
             "optional",
             "follow-symlinks",
+            "allow-dangerous-write",
         ],
         MountKind::Tmpfs => &["size", "mode", "read-only"],
         MountKind::Proc => &["unmasked"],
@@ -199,6 +201,7 @@ fn mount(cx: &mut Ctx, key: &str, m: &Mount) -> Option<MountPlan> {
         ("read-only", m.read_only.is_some()),
         ("recursive", m.recursive.is_some()),
         ("optional", m.optional.is_some()),
+        ("allow-dangerous-write", m.allow_dangerous_write.is_some()),
         ("size", m.size.is_some()),
         ("mode", m.mode.is_some()),
         ("content", m.content.is_some()),

@@ -14,9 +14,11 @@ mod env;
 mod filesystem;
 mod host_paths;
 mod landlock;
+mod mount_safety;
 mod namespaces;
 mod phases;
 mod process;
+mod protect;
 mod rlimit;
 mod seccomp;
 mod steps;
@@ -69,6 +71,10 @@ pub fn compile(
     let process = process::compile(&mut cx, p, &ns, opts);
     let env = env::compile(&mut cx, p);
     let fs = filesystem::compile(&mut cx, p, &ns);
+    let (protected_paths, unprotected_paths) = match &fs {
+        Some(f) => protect::compile(&mut cx, p, &f.mounts),
+        None => (Vec::new(), Vec::new()),
+    };
     let resources = cgroup::compile(&mut cx, p);
     let rlimits = rlimit::compile(&mut cx, p);
     let seccomp = seccomp::compile(&mut cx, p);
@@ -109,6 +115,8 @@ pub fn compile(
         mounts: fs.mounts,
         masked_paths: fs.masked_paths,
         read_only_paths: fs.read_only_paths,
+        protected_paths,
+        unprotected_paths,
         resources,
         rlimits,
         seccomp,

@@ -35,6 +35,10 @@ pub fn order(plan: &Plan, host: &HostFacts) -> Vec<Step> {
         if !plan.read_only_paths.is_empty() {
             s.push(Step::ReadOnlyPaths);
         }
+        // Last of the filesystem: it must cover whatever the mounts and remounts left.
+        if !plan.protected_paths.is_empty() {
+            s.push(Step::ProtectPaths);
+        }
     }
     // Identity.
     if plan.hostname.is_some() {

@@ -280,6 +280,7 @@ impl Child<'_> {
             Step::RootReadOnly => pivot::root_read_only(),
             Step::MaskPaths => pivot::mask_paths(self.prep),
             Step::ReadOnlyPaths => pivot::read_only_paths(self.prep),
+            Step::ProtectPaths => super::protect::protect_paths(self.prep),
             Step::SetHostname => identity::set_hostname(&self.prep.hostname),
             Step::SetDomainname => identity::set_domainname(&self.prep.domainname),
             Step::SetRlimits => confine::apply_rlimits(&plan.rlimits, false).ctx(Call::Setrlimit),

@@ -267,6 +267,12 @@ pub enum ExecError {
         " (this map gives uid 0 of this namespace to the sandbox, which the kernel allows only with CAP_SETFCAP here; nested in another sandbox, the outer profile must keep it: `capabilities.keep = [\"CAP_SETFCAP\"]`, or run the outer payload as a non-root user)"
     } else { "" })]
     IdMap { path: String, errno: Errno },
+    /// The `--report` file cannot be used safely (opened before the sandbox starts).
+    #[error("report file {path}: {reason}")]
+    ReportFile { path: PathBuf, reason: String },
+    /// A protected path inside a writable tree cannot be protected.
+    #[error("protected path {path}: {reason}")]
+    Protect { path: PathBuf, reason: String },
     #[error("step {index}/{total} ({desc}): {call}: {errno:?}{}", super::hints::step_hint(desc, call, *errno))]
     Step {
         index: usize,

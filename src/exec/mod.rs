@@ -33,6 +33,7 @@ pub mod notify;
 mod overlay;
 pub mod pivot;
 pub mod prepare;
+pub mod protect;
 pub mod report;
 pub mod signals;
 pub mod spawn;
@@ -84,6 +85,11 @@ pub struct RunOutcome {
 /// Run `plan`: set up the sandbox, run the payload, supervise it, report.
 pub fn run(plan: &Plan, host: &HostFacts, opts: &RunOptions) -> Result<RunOutcome, ExecError> {
     let started = Instant::now();
+    // Before anything runs: the payload may be able to plant a link in its place later.
+    let report_file = match &opts.report_path {
+        Some(p) => Some(report::open_report_file(p)?),
+        None => None,
+    };
     let mut rep = RunReport {
         version: report::REPORT_VERSION,
         profile: plan.source.clone(),
@@ -115,7 +121,7 @@ pub fn run(plan: &Plan, host: &HostFacts, opts: &RunOptions) -> Result<RunOutcom
         }
     }
     if opts.report_path.is_some() || opts.report_fd.is_some() {
-        if let Err(e) = rep.write(opts.report_path.as_deref(), opts.report_fd) {
+        if let Err(e) = rep.write(report_file.as_ref(), opts.report_fd) {
             crate::log::warn(&format!("writing the run report: {e}"));
         }
     }
@@ -217,6 +223,8 @@ fn launch_in(
             .unwrap_or(false)
             || own_setgroups_denied());
     let saved_mask = supervisor::block_signals();
+    // Placeholders for missing protected paths, removed once the sandbox is gone.
+    let mut placeholders = protect::Placeholders::default();
     let r = (|| {
         // Socket activation: check LISTEN_PID and the fds before anything else is opened.
         listen_fds::prepare(plan.systemd.listen_fds.as_ref())?;
@@ -228,6 +236,28 @@ fn launch_in(
         if let Some(r) = &relay {
             notify::add_mount(&mut prep, r)?;
         }
+        if plan.steps.contains(&Step::ProtectPaths) {
+            let (paths, held) = protect::resolve(plan)?;
+            prep.protected = paths;
+            placeholders = held;
+            rep.enforced.push(format!(
+                "protected (read-only, not creatable): {}",
+                plan.protected_paths
+                    .iter()
+                    .map(|p| p.path.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        rep.skipped
+            .extend(plan.unprotected_paths.iter().map(|p| Skipped {
+                setting: "filesystem.unprotected".into(),
+                reason: format!(
+                    "{} ({}) left writable: the profile opted out of protecting it",
+                    p.path.display(),
+                    p.name
+                ),
+            }));
         if let Some(l) = &prep.landlock {
             // best-effort: say what is not enforced before the payload runs.
             for s in &l.not_enforced {
@@ -368,6 +398,12 @@ fn launch_in(
         }
         Ok(())
     })();
+    // Without a PID namespace a daemonized descendant may outlive the payload inside the
+    // mount namespace; unlinking a placeholder would detach its protecting mount there.
+    // Such a run leaves its empty placeholders behind rather than open that window.
+    if plan.namespaces.pid {
+        placeholders.remove();
+    }
     supervisor::restore_signals(&saved_mask);
     r
 }

@@ -153,6 +153,9 @@ pub struct Prepared {
     /// Clones of the host's /dev/null, one per masked path, made before the old root goes.
     pub mask_null_fds: Vec<RawFd>,
     pub read_only: Vec<CString>,
+    /// Protected paths inside the sandbox (`Step::ProtectPaths`), filled by
+    /// [`super::protect::resolve`] after the placeholders exist.
+    pub protected: Vec<CString>,
     pub hostname: Vec<u8>,
     pub domainname: Vec<u8>,
     pub cwd: CString,
@@ -485,6 +488,7 @@ pub fn prepare(
         mask_null_fds: vec![-1; masked.len()],
         masked,
         read_only,
+        protected: Vec::new(),
         hostname: plan.hostname.clone().unwrap_or_default().into_bytes(),
         domainname: plan.domainname.clone().unwrap_or_default().into_bytes(),
         cwd: path_cstring("working directory", &plan.process.cwd)?,

@@ -15,6 +15,10 @@ pub(super) const ROOT: &str = "org.stockade.root";
 pub(super) const ROOTFS: &str = "org.stockade.rootfs";
 pub(super) const TIME_OFFSETS: &str = "org.stockade.time-offsets";
 pub(super) const ROOT_UNMAPPED: &str = "org.stockade.root-unmapped";
+/// The protected paths inside writable binds (JSON list). Informational on import: the
+/// compiler derives them again from the imported writable binds (fail closed: a profile's
+/// `filesystem.unprotected` opt-outs are not carried over).
+pub(super) const PROTECTED_PATHS: &str = "org.stockade.protected-paths";
 pub(super) const SOURCE: &str = "org.stockade.source";
 pub(super) const DESCRIPTION: &str = "org.stockade.description";
 /// `org.stockade.mount.<i>`: what stockade mount the OCI mount `mounts[i]` comes from, when

@@ -94,6 +94,26 @@ pub fn export_config(plan: &Plan) -> Result<Exported, OciError> {
         annotations.insert(ann::ROOTFS.into(), to_json(&mapped.rootfs_origins)?);
     }
 
+    if !plan.protected_paths.is_empty() {
+        // Never dropped silently: an OCI runtime would leave them writable.
+        annotations.insert(
+            ann::PROTECTED_PATHS.into(),
+            to_json(&plan.protected_paths)?,
+        );
+        notes.push(Note {
+            kind: NoteKind::NotEnforced,
+            key: ann::PROTECTED_PATHS.into(),
+            message: format!(
+                "protected paths inside writable binds ({}): an OCI runtime leaves them \
+                 writable and creatable",
+                plan.protected_paths
+                    .iter()
+                    .map(|p| p.path.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        });
+    }
     let root = match &plan.root.kind {
         RootKind::Tmpfs => {
             annotations.insert(ann::ROOT.into(), "tmpfs".into());

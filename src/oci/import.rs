@@ -143,6 +143,7 @@ fn import_impl(config_json: &str, bundle: Option<&Path>) -> Result<String, OciEr
         domainname,
         masked_paths: Some(masked_paths),
         read_only_paths: Some(read_only_paths),
+        unprotected: None,
     });
 
     let (proc_v, proc_path) = top.req("process")?;
@@ -477,6 +478,7 @@ fn known_annotation(k: &str) -> bool {
         ann::DESCRIPTION,
         ann::TIME_OFFSETS,
         ann::ROOT_UNMAPPED,
+        ann::PROTECTED_PATHS,
     ]
     .contains(&k)
         || k.strip_prefix(ann::MOUNT_PREFIX)

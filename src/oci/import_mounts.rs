@@ -22,6 +22,7 @@ fn blank(kind: MountKind, target: String, flags: Flags) -> Mount {
         read_only: takes_read_only(kind).then_some(flags.read_only),
         recursive: None,
         optional: None,
+        allow_dangerous_write: None,
         nosuid: flag(flags.nosuid),
         nodev: flag(flags.nodev),
         noexec: flag(flags.noexec),

@@ -23,6 +23,10 @@ pub fn describe_step(plan: &Plan, step: &Step) -> String {
         Step::RootReadOnly => "remount / read-only".into(),
         Step::MaskPaths => format!("mask {} paths", plan.masked_paths.len()),
         Step::ReadOnlyPaths => format!("read-only {} paths", plan.read_only_paths.len()),
+        Step::ProtectPaths => format!(
+            "protect {} paths inside writable binds (read-only, not creatable)",
+            plan.protected_paths.len()
+        ),
         Step::SetHostname => format!("hostname {}", plan.hostname.as_deref().unwrap_or("")),
         Step::SetDomainname => {
             format!("domainname {}", plan.domainname.as_deref().unwrap_or(""))
@@ -224,6 +228,7 @@ pub fn render_text(plan: &Plan) -> String {
             );
         }
     }
+    render_protected(&mut o, plan);
     if let Some(r) = &plan.resources {
         let _ = writeln!(o, "\nresources ({})", compat_text(r.compat));
         if let Some(m) = r.memory_max {
@@ -414,4 +419,23 @@ fn egress_lines(o: &mut String, e: &super::EgressPlan) {
         "  refused      IP literals, names resolving to non-public addresses, TLS without SNI or with another SNI, UDP{}",
         if e.generated_etc { "" } else { "; /etc/resolv.conf not generated" }
     );
+}
+
+/// Protected paths inside writable binds, and the ones the profile opted out of.
+fn render_protected(o: &mut String, plan: &Plan) {
+    if !plan.protected_paths.is_empty() {
+        let _ = writeln!(o, "\nprotected (read-only, not creatable; required)");
+        for p in &plan.protected_paths {
+            let _ = writeln!(o, "  {}", p.path.display());
+        }
+    }
+    if !plan.unprotected_paths.is_empty() {
+        let _ = writeln!(
+            o,
+            "\nNOT protected (filesystem.unprotected opt-out: writable)"
+        );
+        for p in &plan.unprotected_paths {
+            let _ = writeln!(o, "  {} ({})", p.path.display(), p.name);
+        }
+    }
 }

@@ -38,6 +38,10 @@ pub struct Plan {
     pub mounts: Vec<MountPlan>,
     pub masked_paths: Vec<PathBuf>,
     pub read_only_paths: Vec<PathBuf>,
+    /// Paths inside writable binds made read-only and not creatable (`Step::ProtectPaths`).
+    pub protected_paths: Vec<ProtectedPath>,
+    /// Protected paths the profile opted out of (`filesystem.unprotected`): left writable.
+    pub unprotected_paths: Vec<ProtectedPath>,
     pub resources: Option<ResourcePlan>,
     pub rlimits: Vec<RlimitPlan>,
     pub seccomp: Option<SeccompPlan>,
@@ -237,6 +241,22 @@ impl MountOp {
             MountOp::Overlay { .. } => "overlay",
         }
     }
+}
+
+/// A path inside a writable bind that the payload must not change or create: a file that
+/// git, direnv, an editor or the user's shell runs on the host later.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProtectedPath {
+    /// The name in `filesystem.unprotected` (`.git/hooks`, `~/.bashrc`).
+    pub name: String,
+    /// Where it is inside the sandbox.
+    pub path: PathBuf,
+    /// Where it is on the host (beneath the bind's source).
+    pub host: PathBuf,
+    /// Its path relative to the bind's source (and target).
+    pub rel: PathBuf,
+    /// A missing one gets an empty directory (else an empty file) as placeholder.
+    pub dir: bool,
 }
 
 /// cgroup limits, all resolved to kernel units.

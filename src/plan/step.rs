@@ -55,6 +55,9 @@ pub enum Step {
     MaskPaths,
     /// Remount `plan.read_only_paths` read-only.
     ReadOnlyPaths,
+    /// Bind each of `plan.protected_paths` onto itself read-only (placeholders for missing
+    /// ones were made before the clone). After every mount, so no later mount undoes it.
+    ProtectPaths,
     /// Set the hostname.
     SetHostname,
     /// Set the NIS domain name.
@@ -92,7 +95,7 @@ impl Step {
         match self {
             CreateCgroup | WriteIdMaps | EnterCgroup => Phase::Parent,
             MakeMountsPrivate | PrepareRoot | Mount(_) => Phase::Mounts,
-            PivotRoot | RootReadOnly | MaskPaths | ReadOnlyPaths => Phase::Pivot,
+            PivotRoot | RootReadOnly | MaskPaths | ReadOnlyPaths | ProtectPaths => Phase::Pivot,
             SetHostname | SetDomainname | SetRlimits | NewSession | SetUmask => Phase::Identity,
             DropBoundingSet | SwitchUser | SetCapabilities | Chdir | NoNewPrivs | Landlock
             | SetNofileLimit | Seccomp => Phase::Lockdown,

@@ -21,4 +21,13 @@ pub struct Filesystem {
     pub masked_paths: Option<Vec<String>>,
     /// Paths remounted read-only inside the sandbox. Missing paths are ignored.
     pub read_only_paths: Option<Vec<String>>,
+    /// Protected paths this profile leaves writable. Inside every writable bind, stockade
+    /// makes `.git/hooks`, `.git/config`, `.gitmodules`, `.envrc`, `.vscode`, `.idea` and
+    /// `.devcontainer` read-only and not creatable (code that git, direnv and editors run
+    /// on the host later), and, where the home directory is inside a writable bind, the
+    /// shell start-up files and autostart/bin directories (`~/.bashrc`, `~/.profile`,
+    /// `~/.config/autostart`, `~/.local/bin`, `~/.cargo/bin`, `~/.ssh`, ...). List names
+    /// from those (e.g. `[".vscode", "~/.ssh"]`) to opt out of them; `plan`, `explain` and
+    /// the run report show each opt-out. Default: none (everything protected).
+    pub unprotected: Option<Vec<String>>,
 }

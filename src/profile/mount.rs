@@ -27,6 +27,12 @@ pub struct Mount {
     pub recursive: Option<bool>,
     /// bind: skip this mount when `source` does not exist. Default: false.
     pub optional: Option<bool>,
+    /// bind: say that this writable bind is meant although it exposes a sensitive host
+    /// directory (`/`, the home directory, an ancestor of either or of a system directory
+    /// such as /usr or /etc, or a path inside /usr, /etc, /boot...) or covers a directory an
+    /// earlier mount made read-only. Without it such a bind is an error; with it, a warning.
+    /// Default: false.
+    pub allow_dangerous_write: Option<bool>,
     /// Ignore set-user-ID and file capabilities. Default: true (false for the root dir).
     pub nosuid: Option<bool>,
     /// Disallow device files. Default: true, except for `dev` mounts.

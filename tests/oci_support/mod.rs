@@ -157,6 +157,8 @@ pub fn minimal_plan() -> Plan {
         mounts: vec![],
         masked_paths: vec![],
         read_only_paths: vec![],
+        protected_paths: vec![],
+        unprotected_paths: vec![],
         resources: None,
         rlimits: vec![],
         seccomp: None,
