@@ -6,6 +6,7 @@
 //! Only `exec` (and the `cgroup` module it drives) changes kernel state.
 
 pub mod app;
+pub mod audit;
 pub mod cgroup;
 pub mod cli;
 pub mod compile;

@@ -5,6 +5,7 @@
 //! are rejected everywhere: in a security tool a misspelt key must not silently weaken the
 //! sandbox.
 
+pub mod audit;
 pub mod builtin;
 pub mod caps;
 pub mod cgroup;
@@ -63,4 +64,6 @@ pub struct Profile {
     pub capabilities: Option<caps::Capabilities>,
     /// Integration with a systemd service manager.
     pub systemd: Option<systemd::Systemd>,
+    /// Accepted findings of `stockade audit` (ignored by the sandbox itself).
+    pub audit: Option<audit::Audit>,
 }
