@@ -70,7 +70,13 @@ no-new-privs = true
 "#;
 
 /// (id, replacements applied to CLEAN, counted ids expected).
-fn cases() -> Vec<(&'static str, Vec<(&'static str, &'static str)>, Vec<&'static str>)> {
+type Case = (
+    &'static str,
+    Vec<(&'static str, &'static str)>,
+    Vec<&'static str>,
+);
+
+fn cases() -> Vec<Case> {
     let host_net = ("mode = \"none\"", "mode = \"host\"");
     vec![
         ("STK-AUD-001", vec![("[capabilities]", "[[audit.suppress]]\nid = \"STK-RL-001\"\nreason = \"crash dumps wanted\"\nuntil = \"2020-01-31\"\n\n[capabilities]")], vec!["STK-AUD-001"]),
@@ -156,8 +162,16 @@ fn apply(edits: &[(&str, &str)]) -> String {
 fn the_clean_profile_scores_zero() {
     let dir = TempDir::new("audit-clean");
     let p = dir.profile("clean.toml", CLEAN);
-    let out = stockade(dir.path(), &["audit", "--format", "json", &p.to_string_lossy()]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = stockade(
+        dir.path(),
+        &["audit", "--format", "json", &p.to_string_lossy()],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v = json_of(&out);
     assert_eq!(v["schema_version"], 1);
     assert_eq!(v["profiles"][0]["score"], 0, "{v:#}");
@@ -176,16 +190,28 @@ fn each_finding_id_has_a_golden_profile_triggering_exactly_it() {
         .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
         .collect();
     let covered: BTreeSet<String> = cases.iter().map(|(id, ..)| (*id).to_owned()).collect();
-    assert_eq!(ids, covered, "catalogue ids without a golden case (or the reverse)");
+    assert_eq!(
+        ids, covered,
+        "catalogue ids without a golden case (or the reverse)"
+    );
     let mut paths = Vec::new();
     for (id, edits, _) in &cases {
         let name = format!("{}.toml", id.to_lowercase());
-        paths.push(dir.profile(&name, &apply(edits)).to_string_lossy().into_owned());
+        paths.push(
+            dir.profile(&name, &apply(edits))
+                .to_string_lossy()
+                .into_owned(),
+        );
     }
     let mut args = vec!["audit", "--format", "json", "--today", "2026-06-01"];
     args.extend(paths.iter().map(String::as_str));
     let out = stockade(dir.path(), &args);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v = json_of(&out);
     let reports = v["profiles"].as_array().expect("profiles");
     assert_eq!(reports.len(), cases.len());
@@ -199,7 +225,12 @@ fn each_finding_id_has_a_golden_profile_triggering_exactly_it() {
             .expect("the finding");
         let line = f["location"]["line"].as_u64().expect("a line");
         assert!(line >= 1, "{id}");
-        assert!(f["location"]["file"].as_str().is_some_and(|n| n.ends_with(".toml")), "{id}");
+        assert!(
+            f["location"]["file"]
+                .as_str()
+                .is_some_and(|n| n.ends_with(".toml")),
+            "{id}"
+        );
         let sum: u64 = report["findings"]
             .as_array()
             .into_iter()
@@ -209,4 +240,307 @@ fn each_finding_id_has_a_golden_profile_triggering_exactly_it() {
             .sum();
         assert_eq!(report["score"].as_u64(), Some(sum), "{id}");
     }
+}
+
+/// The repository root (where `profiles/` lives).
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Audit in the repository with a fixed $HOME, so `${HOME}`/`${PWD}` paths and scores do
+/// not depend on who runs the suite.
+fn audit_repo(args: &[&str]) -> Output {
+    Command::new(common::stockade_bin())
+        .arg("audit")
+        .args(args)
+        .current_dir(repo())
+        .env("HOME", "/home/auditor")
+        .output()
+        .expect("run stockade")
+}
+
+/// Scores of every shipped profile and built-in; README.md shows the same table.
+const SHIPPED: &[(&str, u64)] = &[
+    ("builtin:minimal", 42),
+    ("builtin:strict", 10),
+    ("profiles/busybox-container.toml", 44),
+    ("profiles/busybox-pidns.toml", 71),
+    ("profiles/cargo-build.toml", 20),
+    ("profiles/notify-daemon.toml", 13),
+    ("profiles/npm-ci.toml", 41),
+    ("profiles/web-static-socket.toml", 3),
+    ("profiles/web-static.toml", 18),
+];
+
+#[test]
+fn shipped_profiles_have_their_expected_scores_and_the_readme_shows_them() {
+    let mut names: Vec<String> = vec!["builtin:minimal".into(), "builtin:strict".into()];
+    let mut files: Vec<String> = std::fs::read_dir(repo().join("profiles"))
+        .expect("profiles/")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".toml"))
+        .map(|n| format!("profiles/{n}"))
+        .collect();
+    files.sort();
+    names.extend(files);
+    let listed: Vec<&str> = SHIPPED.iter().map(|(n, _)| *n).collect();
+    assert_eq!(names, listed, "a shipped profile without an expected score");
+    let mut args = vec!["--format", "json"];
+    args.extend(names.iter().map(String::as_str));
+    let out = audit_repo(&args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json_of(&out);
+    let readme = std::fs::read_to_string(repo().join("README.md")).expect("README.md");
+    for ((name, score), report) in SHIPPED.iter().zip(v["profiles"].as_array().expect("list")) {
+        assert_eq!(report["profile"], *name);
+        assert_eq!(report["score"].as_u64(), Some(*score), "{name}: {report:#}");
+        let row = format!("| `{name}` | {score} |");
+        assert!(readme.contains(&row), "README.md lacks the row `{row}`");
+    }
+}
+
+#[test]
+fn moot_findings_are_shown_but_not_counted() {
+    let dir = TempDir::new("audit-moot");
+    // No new session, but the filter refuses ioctl altogether (so TIOCSTI too); the TCP
+    // port lists are absent, but the sandbox has its own network namespace.
+    let text = apply(&[
+        ("new-session = true", "new-session = false"),
+        ("connect-tcp = []\nbind-tcp = []\n", ""),
+    ]);
+    let p = dir.profile("moot.toml", &text);
+    let out = stockade(
+        dir.path(),
+        &["audit", "--format", "json", &p.to_string_lossy()],
+    );
+    let v = json_of(&out);
+    let r = &v["profiles"][0];
+    assert_eq!(r["score"], 0, "{r:#}");
+    for id in ["STK-TTY-001", "STK-NET-002", "STK-NET-003"] {
+        let f = r["findings"]
+            .as_array()
+            .and_then(|fs| fs.iter().find(|f| f["id"] == id))
+            .unwrap_or_else(|| panic!("{id} not listed: {r:#}"));
+        assert_eq!(f["counted"], false, "{id}");
+        assert!(f["moot"].as_str().is_some_and(|m| !m.is_empty()), "{id}");
+    }
+}
+
+fn suppressed_profile(dir: &TempDir, until: &str) -> String {
+    let text = apply(&[
+        ("pids = 64\n", ""),
+        (
+            "[capabilities]",
+            &format!(
+                "[[audit.suppress]]\nid = \"STK-CG-001\"\nreason = \"the build forks a lot\"\n{until}\n[capabilities]"
+            ),
+        ),
+    ]);
+    dir.profile("suppressed.toml", &text)
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[test]
+fn suppressions_hold_until_their_date_then_count_again_with_a_finding() {
+    let dir = TempDir::new("audit-suppress");
+    let p = suppressed_profile(&dir, "until = \"2027-01-31\"");
+    let before = json_of(&stockade(
+        dir.path(),
+        &["audit", "--format", "json", "--today", "2027-01-31", &p],
+    ));
+    let r = &before["profiles"][0];
+    assert_eq!(r["score"], 0, "{r:#}");
+    let f = &r["findings"][0];
+    assert_eq!(
+        (f["id"].as_str(), f["counted"].as_bool()),
+        (Some("STK-CG-001"), Some(false))
+    );
+    assert_eq!(f["suppressed"], "the build forks a lot");
+    let after = json_of(&stockade(
+        dir.path(),
+        &["audit", "--format", "json", "--today", "2027-02-01", &p],
+    ));
+    let want: BTreeSet<String> = ["STK-CG-001", "STK-AUD-001"].map(String::from).into();
+    assert_eq!(counted(&after["profiles"][0]), want);
+    // The expired suppression points at its `until` line (line 1 is `version = 1`).
+    let aud = after["profiles"][0]["findings"]
+        .as_array()
+        .and_then(|fs| fs.iter().find(|f| f["id"] == "STK-AUD-001"))
+        .expect("STK-AUD-001");
+    let line = aud["location"]["line"].as_u64().expect("line") as usize;
+    let text = std::fs::read_to_string(&p).expect("profile");
+    assert!(
+        text.lines()
+            .nth(line - 1)
+            .is_some_and(|l| l.starts_with("until")),
+        "line {line}"
+    );
+}
+
+#[test]
+fn bad_suppressions_and_bad_profiles_exit_2_naming_the_place() {
+    let dir = TempDir::new("audit-bad");
+    for (until, needle) in [
+        ("until = \"2027-02-30\"", "is not a date"),
+        ("until = \"soon\"", "is not a date"),
+    ] {
+        let p = suppressed_profile(&dir, until);
+        let out = stockade(dir.path(), &["audit", &p]);
+        assert_eq!(out.status.code(), Some(2), "{until}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(needle) && err.contains("suppressed.toml:"),
+            "{err}"
+        );
+    }
+    let unknown = CLEAN.replace(
+        "[capabilities]",
+        "[[audit.suppress]]\nid = \"STK-NS-01\"\nreason = \"x\"\n\n[capabilities]",
+    );
+    let p = dir.profile("unknown.toml", &unknown);
+    let out = stockade(dir.path(), &["audit", &p.to_string_lossy()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown finding id `STK-NS-01`"));
+    for (name, body) in [
+        (
+            "noreason.toml",
+            CLEAN.replace(
+                "[capabilities]",
+                "[[audit.suppress]]\nid = \"STK-NS-001\"\n\n[capabilities]",
+            ),
+        ),
+        (
+            "emptyreason.toml",
+            CLEAN.replace(
+                "[capabilities]",
+                "[[audit.suppress]]\nid = \"STK-NS-001\"\nreason = \" \"\n\n[capabilities]",
+            ),
+        ),
+        ("broken.toml", "[namespaces\n".to_owned()),
+        ("badkey.toml", "[network]\nmode = \"hosted\"\n".to_owned()),
+    ] {
+        let p = dir.profile(name, &body);
+        let out = stockade(dir.path(), &["audit", &p.to_string_lossy()]);
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(name),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn fail_on_threshold_and_baseline_gate_the_exit_status() {
+    let dir = TempDir::new("audit-gate");
+    let net = dir.profile(
+        "net.toml",
+        &apply(&[("mode = \"none\"", "mode = \"host\"")]),
+    );
+    let net = net.to_string_lossy().into_owned();
+    let code = |args: &[&str]| stockade(dir.path(), args).status.code();
+    assert_eq!(code(&["audit", &net]), Some(0));
+    assert_eq!(code(&["audit", "--fail-on", "high", &net]), Some(1));
+    assert_eq!(code(&["audit", "--fail-on", "critical", &net]), Some(0));
+    assert_eq!(code(&["audit", "--threshold", "15", &net]), Some(0));
+    assert_eq!(code(&["audit", "--threshold", "14", &net]), Some(1));
+    // A baseline that already has the finding: nothing new, nothing fails.
+    let base = stockade(dir.path(), &["audit", "--format", "json", &net]);
+    std::fs::write(dir.join("base.json"), &base.stdout).expect("baseline");
+    let b = dir.join("base.json").to_string_lossy().into_owned();
+    assert_eq!(
+        code(&[
+            "audit",
+            "--fail-on",
+            "low",
+            "--threshold",
+            "0",
+            "--baseline",
+            &b,
+            &net
+        ]),
+        Some(0)
+    );
+    // One regression (no pids limit any more): only it fails the run.
+    std::fs::write(
+        &net,
+        std::fs::read_to_string(&net)
+            .expect("p")
+            .replace("pids = 64\n", ""),
+    )
+    .expect("w");
+    let out = stockade(
+        dir.path(),
+        &["audit", "--fail-on", "low", "--baseline", &b, &net],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("STK-CG-001") && !err.contains("STK-NET-001"),
+        "{err}"
+    );
+    // Something that is not a baseline.
+    std::fs::write(dir.join("junk.json"), "{\"x\": 1}").expect("w");
+    let j = dir.join("junk.json").to_string_lossy().into_owned();
+    assert_eq!(code(&["audit", "--baseline", &j, &net]), Some(2));
+}
+
+#[test]
+fn sarif_output_validates_against_the_sarif_2_1_0_schema() {
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("tests/fixtures/sarif/sarif-schema-2.1.0.json"))
+            .expect("schema"),
+    )
+    .expect("schema JSON");
+    let validator = jsonschema::validator_for(&schema).expect("valid schema");
+    let dir = TempDir::new("audit-sarif");
+    let p = suppressed_profile(&dir, "");
+    let out = audit_repo(&[
+        "--format",
+        "sarif",
+        "profiles/cargo-build.toml",
+        "profiles/npm-ci.toml",
+        "builtin:minimal",
+        &p,
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let log = json_of(&out);
+    let errors: Vec<String> = validator.iter_errors(&log).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    // The validator does reject a broken log (so the check above can fail).
+    let mut broken = log.clone();
+    broken["runs"][0]["results"][0]["level"] = Value::from("fatal");
+    assert!(!validator.is_valid(&broken));
+    let results = log["runs"][0]["results"].as_array().expect("results");
+    // Regions point at TOML lines; URIs are relative to the repository root.
+    let r = results
+        .iter()
+        .find(|r| {
+            r["properties"]["profile"] == "profiles/npm-ci.toml" && r["ruleId"] == "STK-NET-001"
+        })
+        .expect("npm-ci's host network");
+    let loc = &r["locations"][0]["physicalLocation"];
+    assert_eq!(loc["artifactLocation"]["uri"], "profiles/npm-ci.toml");
+    let line = loc["region"]["startLine"].as_u64().expect("line") as usize;
+    let text = std::fs::read_to_string(repo().join("profiles/npm-ci.toml")).expect("npm-ci");
+    assert!(
+        text.lines()
+            .nth(line - 1)
+            .is_some_and(|l| l.contains("mode")),
+        "line {line}"
+    );
+    // The suppressed finding carries its justification.
+    assert!(results.iter().any(|r| r["ruleId"] == "STK-CG-001"
+        && r["suppressions"][0]["justification"] == "the build forks a lot"));
 }

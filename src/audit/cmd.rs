@@ -94,7 +94,10 @@ pub fn main(args: AuditArgs) -> i32 {
         let loaded = match load(name) {
             Ok(l) => l,
             Err(e) => {
-                eprint!("{}", crate::diag::render(&e.diagnostics.0, &e.sources, false));
+                eprint!(
+                    "{}",
+                    crate::diag::render(&e.diagnostics.0, &e.sources, false)
+                );
                 invalid = true;
                 continue;
             }
@@ -171,7 +174,10 @@ fn relative_uri(file: &str, cwd: &Path, root: Option<&Path>) -> String {
     let base = root
         .and_then(|r| std::fs::canonicalize(r).ok())
         .unwrap_or_else(|| cwd.to_path_buf());
-    let rel = abs.strip_prefix(&base).map(Path::to_path_buf).unwrap_or(abs);
+    let rel = abs
+        .strip_prefix(&base)
+        .map(Path::to_path_buf)
+        .unwrap_or(abs);
     let mut out = String::new();
     for b in rel.to_string_lossy().bytes() {
         if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {

@@ -78,8 +78,18 @@ mod tests {
 
     #[test]
     fn parses_strictly_and_converts_unix_days() {
-        assert_eq!(Date::parse("2027-01-31").map(|d| d.to_string()).as_deref(), Some("2027-01-31"));
-        for bad in ["2027-02-29", "2027-13-01", "2027-1-01", "27-01-01", "2027-01-3x", ""] {
+        assert_eq!(
+            Date::parse("2027-01-31").map(|d| d.to_string()).as_deref(),
+            Some("2027-01-31")
+        );
+        for bad in [
+            "2027-02-29",
+            "2027-13-01",
+            "2027-1-01",
+            "27-01-01",
+            "2027-01-3x",
+            "",
+        ] {
             assert_eq!(Date::parse(bad), None, "{bad}");
         }
         assert!(Date::parse("2028-02-29").is_some());

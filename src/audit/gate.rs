@@ -36,11 +36,27 @@ impl Baseline {
             ));
         }
         let mut profiles = BTreeMap::new();
-        for p in v.get("profiles").and_then(|p| p.as_array()).into_iter().flatten() {
-            let name = p.get("profile").and_then(|n| n.as_str()).ok_or("a profile without a name")?;
-            let score = p.get("score").and_then(|s| s.as_u64()).ok_or("a profile without a score")?;
+        for p in v
+            .get("profiles")
+            .and_then(|p| p.as_array())
+            .into_iter()
+            .flatten()
+        {
+            let name = p
+                .get("profile")
+                .and_then(|n| n.as_str())
+                .ok_or("a profile without a name")?;
+            let score = p
+                .get("score")
+                .and_then(|s| s.as_u64())
+                .ok_or("a profile without a score")?;
             let mut seen = BTreeSet::new();
-            for f in p.get("findings").and_then(|f| f.as_array()).into_iter().flatten() {
+            for f in p
+                .get("findings")
+                .and_then(|f| f.as_array())
+                .into_iter()
+                .flatten()
+            {
                 if f.get("counted").and_then(|c| c.as_bool()) != Some(true) {
                     continue;
                 }
@@ -48,7 +64,10 @@ impl Baseline {
                 let key = f.get("key").and_then(|x| x.as_str()).unwrap_or_default();
                 seen.insert((id.to_owned(), key.to_owned()));
             }
-            profiles.insert(name.to_owned(), (u32::try_from(score).unwrap_or(u32::MAX), seen));
+            profiles.insert(
+                name.to_owned(),
+                (u32::try_from(score).unwrap_or(u32::MAX), seen),
+            );
         }
         Ok(Baseline { profiles })
     }
@@ -83,7 +102,10 @@ pub fn failures(reports: &[Report], gate: &Gate, baseline: Option<&Baseline>) ->
         }
         if let Some(t) = gate.threshold {
             if r.score > t && base_score.is_none_or(|b| r.score > b) {
-                out.push(format!("{}: score {} above --threshold {t}", r.profile, r.score));
+                out.push(format!(
+                    "{}: score {} above --threshold {t}",
+                    r.profile, r.score
+                ));
             }
         }
     }

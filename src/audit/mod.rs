@@ -8,8 +8,8 @@
 //! score), [`render`] (table, JSON, SARIF) and [`gate`] (exit status, baselines).
 
 pub mod catalogue;
-pub mod cmd;
 pub mod checks;
+pub mod cmd;
 pub mod date;
 pub mod gate;
 pub mod render;
@@ -80,7 +80,12 @@ pub struct Report {
 }
 
 /// Audit a compiled profile. Errors (a bad `[[audit.suppress]]` entry) carry spans.
-pub fn audit(loaded: &Loaded, plan: &Plan, home: &Path, opts: &Options) -> Result<Report, Diagnostics> {
+pub fn audit(
+    loaded: &Loaded,
+    plan: &Plan,
+    home: &Path,
+    opts: &Options,
+) -> Result<Report, Diagnostics> {
     let subject = checks::Subject {
         plan,
         profile: &loaded.profile,
@@ -116,7 +121,11 @@ pub fn audit(loaded: &Loaded, plan: &Plan, home: &Path, opts: &Options) -> Resul
     findings.sort_by(|a, b| {
         (b.counted, b.severity, a.id, &a.key).cmp(&(a.counted, a.severity, b.id, &b.key))
     });
-    let score = findings.iter().filter(|f| f.counted).map(|f| f.weight).sum();
+    let score = findings
+        .iter()
+        .filter(|f| f.counted)
+        .map(|f| f.weight)
+        .sum();
     Ok(Report {
         profile: loaded.name.clone(),
         score,
@@ -133,7 +142,11 @@ struct Active {
 
 /// Validate `[[audit.suppress]]`: every entry names a known id and gives a reason; an
 /// expired one is not in force and becomes an `STK-AUD-001` finding.
-fn suppressions(loaded: &Loaded, today: Date, raw: &mut Vec<checks::Raw>) -> Result<Vec<Active>, Diagnostics> {
+fn suppressions(
+    loaded: &Loaded,
+    today: Date,
+    raw: &mut Vec<checks::Raw>,
+) -> Result<Vec<Active>, Diagnostics> {
     let mut diags = Diagnostics::default();
     let mut active = Vec::new();
     let list = loaded
@@ -145,7 +158,10 @@ fn suppressions(loaded: &Loaded, today: Date, raw: &mut Vec<checks::Raw>) -> Res
         let key = format!("audit.suppress[{i}]");
         if catalogue::rule(&s.id).is_none() {
             let ids: Vec<&str> = catalogue::RULES.iter().map(|r| r.id).collect();
-            let mut d = Diagnostic::error(format!("{key}.id"), format!("unknown finding id `{}`", s.id));
+            let mut d = Diagnostic::error(
+                format!("{key}.id"),
+                format!("unknown finding id `{}`", s.id),
+            );
             if let Some(m) = crate::diag::did_you_mean(&s.id, ids.iter().copied()) {
                 d = d.help(format!("did you mean `{m}`?"));
             } else {
@@ -165,8 +181,11 @@ fn suppressions(loaded: &Loaded, today: Date, raw: &mut Vec<checks::Raw>) -> Res
                 Some(d) => Some(d),
                 None => {
                     diags.push(
-                        Diagnostic::error(format!("{key}.until"), format!("`{text}` is not a date"))
-                            .help("write the last day it holds as \"YYYY-MM-DD\""),
+                        Diagnostic::error(
+                            format!("{key}.until"),
+                            format!("`{text}` is not a date"),
+                        )
+                        .help("write the last day it holds as \"YYYY-MM-DD\""),
                     );
                     None
                 }
@@ -227,7 +246,9 @@ fn locate(loaded: &Loaded, key: &str) -> Option<Location> {
         .find(|(at, _)| *at == 0 || top.text.as_bytes()[at - 1] == b'\n')
         .map(|(at, _)| at)
         .unwrap_or(0);
-    let line_end = top.text[offset..].find('\n').map_or(top.text.len(), |n| offset + n);
+    let line_end = top.text[offset..]
+        .find('\n')
+        .map_or(top.text.len(), |n| offset + n);
     from_span(&Span {
         file: 0,
         range: offset..line_end,

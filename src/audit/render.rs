@@ -21,14 +21,22 @@ pub fn table(reports: &[Report]) -> String {
         if r.findings.is_empty() {
             continue;
         }
-        let _ = writeln!(o, "  {:<13} {:<8} {:>3}  {:<36} WHAT", "ID", "SEVERITY", "W", "WHERE");
+        let _ = writeln!(
+            o,
+            "  {:<13} {:<8} {:>3}  {:<36} WHAT",
+            "ID", "SEVERITY", "W", "WHERE"
+        );
         for f in &r.findings {
             let place = f
                 .location
                 .as_ref()
                 .map(|l| format!("{}:{}:{}", l.file, l.line, l.column))
                 .unwrap_or_else(|| "-".into());
-            let weight = if f.counted { f.weight.to_string() } else { "-".into() };
+            let weight = if f.counted {
+                f.weight.to_string()
+            } else {
+                "-".into()
+            };
             let _ = writeln!(
                 o,
                 "  {:<13} {:<8} {:>3}  {:<36} {} ({})",

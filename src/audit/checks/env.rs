@@ -72,11 +72,7 @@ pub fn check(s: &Subject<'_>, out: &mut Vec<Raw>) {
     let removed = |name: &str| unset.iter().any(|u| glob(u, name));
     let inherited = env.clear == Some(false);
     if inherited {
-        out.push(Raw::new(
-            "STK-ENV-002",
-            "env.clear",
-            "env.clear = false",
-        ));
+        out.push(Raw::new("STK-ENV-002", "env.clear", "env.clear = false"));
     }
     let moot = inherited.then_some("the whole environment is inherited (STK-ENV-002)");
     for (i, pattern) in env.keep.iter().flatten().enumerate() {
@@ -118,7 +114,13 @@ mod tests {
 
     #[test]
     fn secret_names_and_globs() {
-        for n in ["GITHUB_TOKEN", "AWS_REGION", "MY_API_KEY", "db_password", "SSH_AUTH_SOCK"] {
+        for n in [
+            "GITHUB_TOKEN",
+            "AWS_REGION",
+            "MY_API_KEY",
+            "db_password",
+            "SSH_AUTH_SOCK",
+        ] {
             assert!(is_secret_name(n), "{n}");
         }
         for n in ["PATH", "HOME", "TERM", "LANG", "KEYBOARD", "CARGO_HOME"] {

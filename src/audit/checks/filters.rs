@@ -101,10 +101,9 @@ pub fn seccomp_blocks_tiocsti(plan: &Plan) -> bool {
         return false;
     };
     if !matches!(f.default_action, SeccompAction::Allow | SeccompAction::Log) {
-        return !f
-            .rules
-            .iter()
-            .any(|r| r.syscall == "ioctl" && r.args.is_empty() && r.action == SeccompAction::Allow);
+        return !f.rules.iter().any(|r| {
+            r.syscall == "ioctl" && r.args.is_empty() && r.action == SeccompAction::Allow
+        });
     }
     f.rules.iter().any(|r| {
         r.syscall == "ioctl"
@@ -211,8 +210,14 @@ fn landlock(s: &Subject<'_>, out: &mut Vec<Raw>) {
     let own_netns = s.plan.network == NetworkMode::None || s.plan.namespaces.net;
     if !l.scopes.iter().any(|x| x == "abstract-unix-socket") {
         out.push(
-            Raw::new("STK-LL-003", "landlock.scope", "abstract-unix-socket scope unset")
-                .moot_if(own_netns.then_some("own network namespace: abstract sockets are per namespace")),
+            Raw::new(
+                "STK-LL-003",
+                "landlock.scope",
+                "abstract-unix-socket scope unset",
+            )
+            .moot_if(
+                own_netns.then_some("own network namespace: abstract sockets are per namespace"),
+            ),
         );
     }
     if !l.scopes.iter().any(|x| x == "signal") {

@@ -37,9 +37,8 @@ fn namespaces(s: &Subject<'_>, out: &mut Vec<Raw>) {
     }
     if !n.user {
         out.push(
-            Raw::new("STK-NS-001", "namespaces.user", "namespaces.user is off").moot_if(
-                host_root.then_some("counted as STK-PRIV-002 (root on the host)"),
-            ),
+            Raw::new("STK-NS-001", "namespaces.user", "namespaces.user is off")
+                .moot_if(host_root.then_some("counted as STK-PRIV-002 (root on the host)")),
         );
     }
     for (on, id, key) in [
@@ -109,12 +108,9 @@ fn mounts(s: &Subject<'_>, out: &mut Vec<Raw>) {
                         );
                     }
                     if !m.flags.nodev {
-                        out.push(
-                            Raw::new("STK-FS-004", key_of(i), what).moot_if(
-                                (!can_mknod(s))
-                                    .then_some("the payload cannot create device nodes"),
-                            ),
-                        );
+                        out.push(Raw::new("STK-FS-004", key_of(i), what).moot_if(
+                            (!can_mknod(s)).then_some("the payload cannot create device nodes"),
+                        ));
                     }
                 }
             }
@@ -147,8 +143,12 @@ fn mounts(s: &Subject<'_>, out: &mut Vec<Raw>) {
                 .moot_if(root_moot),
             );
         }
+        // Beneath $HOME is the caller's own choice (`${HOME}/.cargo`), even when $HOME is
+        // /root; $HOME itself is STK-FS-002.
+        let in_home = within(path, s.home) && s.home != Path::new("/");
         let sensitive = SENSITIVE
             .iter()
+            .filter(|_| !in_home)
             .find(|p| within(path, Path::new(p)) || !is_root && within(Path::new(p), path));
         if let Some(hit) = sensitive {
             out.push(
@@ -169,14 +169,23 @@ fn network(s: &Subject<'_>, out: &mut Vec<Raw>) {
     let own_netns = s.plan.network == NetworkMode::None || s.plan.namespaces.net;
     let moot = own_netns.then_some("own network namespace (loopback only)");
     if !own_netns {
-        out.push(Raw::new("STK-NET-001", "network.mode", "network.mode = \"host\""));
+        out.push(Raw::new(
+            "STK-NET-001",
+            "network.mode",
+            "network.mode = \"host\"",
+        ));
     }
     let landlock = super::filters::effective_landlock(s);
     let connect = landlock.as_ref().and_then(|l| l.connect_tcp.as_ref());
     let bind = landlock.as_ref().and_then(|l| l.bind_tcp.as_ref());
     match connect {
         None => out.push(
-            Raw::new("STK-NET-002", "landlock.connect-tcp", "TCP connect to any port").moot_if(moot),
+            Raw::new(
+                "STK-NET-002",
+                "landlock.connect-tcp",
+                "TCP connect to any port",
+            )
+            .moot_if(moot),
         ),
         Some(ports) if ports.len() > 16 => out.push(
             Raw::new(
@@ -189,7 +198,9 @@ fn network(s: &Subject<'_>, out: &mut Vec<Raw>) {
         Some(_) => {}
     }
     if bind.is_none() {
-        out.push(Raw::new("STK-NET-003", "landlock.bind-tcp", "TCP bind on any port").moot_if(moot));
+        out.push(
+            Raw::new("STK-NET-003", "landlock.bind-tcp", "TCP bind on any port").moot_if(moot),
+        );
     }
 }
 
@@ -205,7 +216,12 @@ fn terminal(s: &Subject<'_>, out: &mut Vec<Raw>) {
         None
     };
     out.push(
-        Raw::new("STK-TTY-001", "process.new-session", "process.new-session is off").moot_if(moot),
+        Raw::new(
+            "STK-TTY-001",
+            "process.new-session",
+            "process.new-session is off",
+        )
+        .moot_if(moot),
     );
 }
 
@@ -223,6 +239,10 @@ fn limits(s: &Subject<'_>, out: &mut Vec<Raw>) {
         .iter()
         .any(|l| l.name == "RLIMIT_CORE" && l.hard == 0);
     if !core_off {
-        out.push(Raw::new("STK-RL-001", "rlimits.core", "RLIMIT_CORE is not 0"));
+        out.push(Raw::new(
+            "STK-RL-001",
+            "rlimits.core",
+            "RLIMIT_CORE is not 0",
+        ));
     }
 }
