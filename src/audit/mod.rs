@@ -254,3 +254,6 @@ fn locate(loaded: &Loaded, key: &str) -> Option<Location> {
         range: offset..line_end,
     })
 }
+
+#[cfg(test)]
+mod tests;
