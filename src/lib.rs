@@ -13,6 +13,7 @@ pub mod compile;
 pub mod diag;
 pub mod exec;
 pub mod host;
+pub mod learn;
 pub mod log;
 pub mod oci;
 pub mod plan;
