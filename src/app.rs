@@ -31,6 +31,7 @@ pub fn main(cli: Cli) -> i32 {
         }) => plan(&profile, format, command),
         Command::Explain(ExplainArgs { profile }) => explain(&profile),
         Command::Audit(args) => crate::audit::cmd::main(args),
+        Command::Learn(args) => crate::learn::cmd::main(args),
         Command::Schema => {
             println!("{}", crate::schema::render());
             0

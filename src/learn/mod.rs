@@ -7,9 +7,11 @@
 //! each entry commented with what used it). `--merge` of several logs is the same code on
 //! their concatenated events.
 
+pub mod cmd;
 pub mod event;
 pub mod generalise;
 pub mod patch;
+pub mod tracer;
 
 #[cfg(test)]
 mod tests;
