@@ -116,7 +116,8 @@ fn extends_name(profile: &str, args: &LearnArgs) -> String {
     }
     let abs = std::fs::canonicalize(profile).unwrap_or_else(|_| PathBuf::from(profile));
     match args.output.as_ref().and_then(|o| {
-        let dir = std::fs::canonicalize(o.parent().filter(|p| !p.as_os_str().is_empty())?).ok()?;
+        let parent = o.parent().filter(|p| !p.as_os_str().is_empty());
+        let dir = std::fs::canonicalize(parent.unwrap_or(std::path::Path::new("."))).ok()?;
         abs.strip_prefix(dir).ok().map(|r| r.display().to_string())
     }) {
         Some(rel) => rel,
