@@ -33,6 +33,8 @@ pub fn main(cli: Cli) -> i32 {
             command,
         }) => plan(&profile, format, command),
         Command::Explain(ExplainArgs { profile }) => explain(&profile),
+        Command::Audit(args) => crate::audit::cmd::main(args),
+        Command::Learn(args) => crate::learn::cmd::main(args),
         Command::Schema => {
             println!("{}", crate::schema::render());
             0

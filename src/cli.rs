@@ -100,6 +100,22 @@ profile failed; 126 when the command is not executable; 127 when it is not found
     #[command(after_help = "Example:
   stockade explain profiles/web.toml")]
     Explain(ExplainArgs),
+    /// Score how much a profile exposes: findings with stable ids, table, JSON or SARIF.
+    #[command(after_help = "Examples:
+  stockade audit profiles/*.toml                     findings and scores
+  stockade audit --format sarif p.toml > audit.sarif code-scanning annotations
+  stockade audit --fail-on high --baseline old.json p.toml   gate CI on regressions
+
+Exit status: 0 clean, 1 a finding at or above --fail-on or a score above --threshold,
+2 a profile that does not load or compile.")]
+    Audit(crate::audit::cmd::AuditArgs),
+    /// Observe a command in the sandbox and write a profile patch that allows what it used.
+    #[command(after_help = "Examples:
+  stockade learn build.toml --log make.jsonl -o build.learnt.toml -- make
+  stockade learn build.toml --from-log a.jsonl --from-log b.jsonl   merge two runs
+
+Exit status: the command's; 125 when learning failed (profile, log, tracer).")]
+    Learn(crate::learn::cmd::LearnArgs),
     /// Print the JSON Schema of the profile format.
     #[command(after_help = "Example:
   stockade schema > schema/profile.schema.json")]

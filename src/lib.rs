@@ -6,6 +6,7 @@
 //! Only `exec` (and the `cgroup` module it drives) changes kernel state.
 
 pub mod app;
+pub mod audit;
 pub mod cgroup;
 pub mod cli;
 pub mod compile;
@@ -14,6 +15,7 @@ pub mod doctor;
 pub mod exec;
 pub mod host;
 pub mod host_links;
+pub mod learn;
 pub mod log;
 pub mod net;
 pub mod oci;

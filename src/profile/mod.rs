@@ -5,6 +5,7 @@
 //! are rejected everywhere: in a security tool a misspelt key must not silently weaken the
 //! sandbox.
 
+pub mod audit;
 pub mod builtin;
 pub mod caps;
 pub mod cgroup;
@@ -66,4 +67,6 @@ pub struct Profile {
     pub systemd: Option<systemd::Systemd>,
     /// Phases: the profile runs as one fresh sandbox per phase, in order (see `Phase`).
     pub phase: Option<Vec<phase::Phase>>,
+    /// Accepted findings of `stockade audit` (ignored by the sandbox itself).
+    pub audit: Option<audit::Audit>,
 }

@@ -1,0 +1,156 @@
+//! The `stockade learn` command: trace (or read logs), generalise, write the patch.
+
+use super::event::{self, Event, LOG_VERSION};
+use crate::compile::{compile, CompileOptions};
+use crate::host::HostFacts;
+use crate::log;
+use crate::profile::load::load;
+use clap::Args;
+use std::path::PathBuf;
+
+/// Exit status when learning itself failed (bad profile, bad log, tracer error).
+pub const EXIT_LEARN: i32 = 125;
+
+#[derive(Debug, Args)]
+#[group(id = "Learn")]
+pub struct LearnArgs {
+    /// The profile to extend (default: builtin:minimal, a permissive learning base with
+    /// namespaces and no seccomp or Landlock).
+    pub profile: Option<String>,
+    /// Write the observations here as JSON lines (for `--from-log` and `--merge` later).
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<PathBuf>,
+    /// Do not run anything: learn from these logs (several: merged into one patch).
+    #[arg(long = "from-log", value_name = "LOG")]
+    pub from_log: Vec<PathBuf>,
+    /// Write the patch to this file instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Also learn dangerous calls and capabilities (mount, bpf, ptrace, io_uring, userns,
+    /// CAP_SYS_ADMIN, ...), which are otherwise only listed in comments.
+    #[arg(long)]
+    pub allow_dangerous: bool,
+    /// The command to observe.
+    #[arg(last = true, value_name = "CMD")]
+    pub command: Vec<String>,
+}
+
+pub fn main(args: LearnArgs) -> i32 {
+    let profile = args
+        .profile
+        .clone()
+        .unwrap_or_else(|| "builtin:minimal".to_owned());
+    let host = HostFacts::probe();
+    let loaded = match load(&profile) {
+        Ok(l) => l,
+        Err(e) => {
+            eprint!(
+                "{}",
+                crate::diag::render(&e.diagnostics.0, &e.sources, false)
+            );
+            return EXIT_LEARN;
+        }
+    };
+    let opts = CompileOptions {
+        command: None,
+        command_optional: true,
+    };
+    let plan = match compile(&loaded, &host, &opts) {
+        Ok(c) => c.plan,
+        Err(d) => {
+            eprint!("{}", crate::diag::render(&d.0, &loaded.sources, false));
+            return EXIT_LEARN;
+        }
+    };
+    let (events, logs, status) = if args.from_log.is_empty() {
+        if args.command.is_empty() {
+            log::error("learn: give a command after `--`, or logs with --from-log");
+            return EXIT_LEARN;
+        }
+        match observe(&profile, &host, &args) {
+            Ok((events, status)) => (events, 1, status),
+            Err(e) => {
+                log::error(&format!("learn: {e}"));
+                return EXIT_LEARN;
+            }
+        }
+    } else {
+        let mut all = Vec::new();
+        for path in &args.from_log {
+            let text = match std::fs::read_to_string(path) {
+                Ok(t) => t,
+                Err(e) => {
+                    log::error(&format!("{}: {e}", path.display()));
+                    return EXIT_LEARN;
+                }
+            };
+            match event::parse(&path.display().to_string(), &text) {
+                Ok(ev) => all.extend(ev),
+                Err(e) => {
+                    log::error(&e.to_string());
+                    return EXIT_LEARN;
+                }
+            }
+        }
+        (all, args.from_log.len(), 0)
+    };
+    let learned = super::generalise::generalise(&events, args.allow_dangerous);
+    let patch = super::patch::render(&learned, &plan, &extends_name(&profile, &args), logs);
+    match &args.output {
+        Some(path) => {
+            if let Err(e) = std::fs::write(path, &patch.text) {
+                log::error(&format!("{}: {e}", path.display()));
+                return EXIT_LEARN;
+            }
+        }
+        None => print!("{}", patch.text),
+    }
+    status
+}
+
+/// How the patch names the profile: as given, or relative to the patch's directory when
+/// both are files in one directory.
+fn extends_name(profile: &str, args: &LearnArgs) -> String {
+    if profile.starts_with("builtin:") {
+        return profile.to_owned();
+    }
+    let abs = std::fs::canonicalize(profile).unwrap_or_else(|_| PathBuf::from(profile));
+    match args.output.as_ref().and_then(|o| {
+        let parent = o.parent().filter(|p| !p.as_os_str().is_empty());
+        let dir = std::fs::canonicalize(parent.unwrap_or(std::path::Path::new("."))).ok()?;
+        abs.strip_prefix(dir).ok().map(|r| r.display().to_string())
+    }) {
+        Some(rel) => rel,
+        None => abs.display().to_string(),
+    }
+}
+
+/// Trace `stockade run PROFILE -- CMD`, writing the log when asked.
+fn observe(
+    profile: &str,
+    host: &HostFacts,
+    args: &LearnArgs,
+) -> std::io::Result<(Vec<Event>, i32)> {
+    let exe = std::env::current_exe()?;
+    let mut argv = vec![
+        exe.display().to_string(),
+        "run".to_owned(),
+        profile.to_owned(),
+        "--".to_owned(),
+    ];
+    argv.extend(args.command.iter().cloned());
+    let traced = super::tracer::trace(&argv, &exe)?;
+    let mut events = vec![Event::Header {
+        tool: "stockade-learn".into(),
+        version: LOG_VERSION,
+        profile: profile.to_owned(),
+        home: host.home.display().to_string(),
+        pwd: host.cwd.display().to_string(),
+    }];
+    events.extend(traced.events);
+    if let Some(path) = &args.log {
+        let text: String = events.iter().map(|e| event::to_line(e) + "\n").collect();
+        std::fs::write(path, text)?;
+    }
+    Ok((events, traced.status))
+}

@@ -1,0 +1,371 @@
+//! From raw observations to the entries of a patch: paths collapsed into directory rules,
+//! written with `${HOME}`/`${PWD}`, syscalls gathered into `@groups`, dangerous calls held
+//! back. Pure.
+//!
+//! Path rules, in order:
+//! 1. A path that was created or removed, or whose name looks random (`ccA81xQz.s`, a pid),
+//!    stands for its parent directory: the next run uses another name, and Landlock checks
+//!    creation and removal on the directory anyway.
+//! 2. Writing a path also allows reading it (a `write` rule grants both); executing allows
+//!    reading too (an `exec` rule grants both): such reads are dropped.
+//! 3. A directory from which at least [`COLLAPSE_THRESHOLD`] different entries were used
+//!    replaces them, repeatedly up the tree, but never becomes `/`, `/etc`, `$HOME`, `/tmp`,
+//!    `/run` or a parent of one of them: those hold too much that was not used.
+//! 4. Paths beneath `$PWD` or `$HOME` of the run are written `${PWD}/...`, `${HOME}/...`.
+
+use super::event::{Access, Event};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// Entries used in one directory that make a rule for the whole directory.
+pub const COLLAPSE_THRESHOLD: usize = 4;
+
+/// A group is used instead of its members when at least this share of them was used
+/// (numerator, denominator).
+pub const GROUP_SHARE: (usize, usize) = (2, 3);
+
+/// Calls never learnt without `--allow-dangerous`: the usual container-escape and
+/// kernel-attack surface (mount, bpf, ptrace, io_uring, user namespaces, modules, ...).
+pub const DANGEROUS_CALLS: &[&str] = &[
+    "add_key",
+    "bpf",
+    "delete_module",
+    "finit_module",
+    "fsconfig",
+    "fsmount",
+    "fsopen",
+    "fspick",
+    "init_module",
+    "io_uring_enter",
+    "io_uring_register",
+    "io_uring_setup",
+    "kexec_file_load",
+    "kexec_load",
+    "keyctl",
+    "mount",
+    "mount_setattr",
+    "move_mount",
+    "open_by_handle_at",
+    "open_tree",
+    "perf_event_open",
+    "pivot_root",
+    "process_vm_readv",
+    "process_vm_writev",
+    "ptrace",
+    "reboot",
+    "request_key",
+    "setns",
+    "swapoff",
+    "swapon",
+    "umount",
+    "umount2",
+    "unshare",
+    "userfaultfd",
+];
+
+/// Capabilities never learnt without `--allow-dangerous`.
+pub const DANGEROUS_CAPS: &[&str] = &["CAP_SYS_ADMIN", "CAP_SYS_MODULE", "CAP_SYS_PTRACE"];
+
+/// One learnt value and who used it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// As written in the patch (`${PWD}/out`, `@file-system`, `8080`).
+    pub value: String,
+    /// The value before variables were put in (absolute path), for coverage checks.
+    pub raw: String,
+    /// Programs (base names) that used it.
+    pub users: BTreeSet<String>,
+    /// How many observations it stands for.
+    pub count: usize,
+}
+
+/// Everything learnt.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Learned {
+    pub syscalls: Vec<Entry>,
+    /// Dangerous calls seen and not learnt.
+    pub held_back: Vec<Entry>,
+    /// Compat ABIs seen (`x86`, `x32`).
+    pub abis: Vec<Entry>,
+    pub read: Vec<Entry>,
+    pub write: Vec<Entry>,
+    pub exec: Vec<Entry>,
+    pub connect: Vec<Entry>,
+    pub bind: Vec<Entry>,
+    pub caps: Vec<Entry>,
+    pub missing: Vec<Entry>,
+    /// The profile the (first) log was learnt against.
+    pub profile: Option<String>,
+}
+
+/// Lexically normalized absolute path (the tracer already resolved symlinks).
+fn normalize(p: &Path) -> PathBuf {
+    let mut out = PathBuf::from("/");
+    for c in p.components() {
+        match c {
+            std::path::Component::Normal(n) => out.push(n),
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn base_name(exe: &str) -> String {
+    exe.rsplit('/').next().unwrap_or(exe).to_owned()
+}
+
+/// Names that will differ next run: temp names, pids.
+pub fn looks_random(name: &str) -> bool {
+    if name.len() >= 2 && name.bytes().all(|b| b.is_ascii_digit()) {
+        return true;
+    }
+    name.split(['.', '-', '_']).any(|part| {
+        let digits = part.bytes().filter(u8::is_ascii_digit).count();
+        let letters = part.bytes().filter(u8::is_ascii_alphabetic).count();
+        let mixed_case = part.bytes().any(|b| b.is_ascii_uppercase())
+            && part.bytes().any(|b| b.is_ascii_lowercase());
+        part.len() >= 6 && digits >= 1 && letters >= 1 && (mixed_case || digits >= 2)
+            || part.len() >= 12 && part.bytes().all(|b| b.is_ascii_hexdigit())
+    })
+}
+
+/// Directories a rule may not widen to (nor above).
+fn forbidden(dir: &Path, home: &Path) -> bool {
+    let anchors = [
+        Path::new("/etc"),
+        home,
+        Path::new("/tmp"),
+        Path::new("/run"),
+    ];
+    dir == Path::new("/") || anchors.iter().any(|a| a.starts_with(dir))
+}
+
+type Users = BTreeMap<PathBuf, (BTreeSet<String>, usize)>;
+
+fn add(map: &mut Users, p: PathBuf, user: &str) {
+    let e = map.entry(p).or_default();
+    e.0.insert(user.to_owned());
+    e.1 += 1;
+}
+
+/// Drop entries beneath another entry of the same map (or of `wider`), merging users.
+fn prune(map: &mut Users, wider: &[&Users]) {
+    let keys: Vec<PathBuf> = map.keys().cloned().collect();
+    for k in keys {
+        let covered_here = map.keys().any(|other| other != &k && k.starts_with(other));
+        let covered_wider = wider.iter().any(|w| w.keys().any(|o| k.starts_with(o)));
+        if covered_here || covered_wider {
+            map.remove(&k);
+        }
+    }
+}
+
+/// Rule 3: collapse directories with enough used entries, up to a fixed point.
+fn collapse(map: &mut Users, home: &Path) {
+    loop {
+        let mut by_parent: BTreeMap<PathBuf, Vec<PathBuf>> = BTreeMap::new();
+        for k in map.keys() {
+            if let Some(parent) = k.parent() {
+                by_parent
+                    .entry(parent.to_path_buf())
+                    .or_default()
+                    .push(k.clone());
+            }
+        }
+        let Some((dir, children)) = by_parent
+            .into_iter()
+            .find(|(d, c)| c.len() >= COLLAPSE_THRESHOLD && !forbidden(d, home))
+        else {
+            return;
+        };
+        let mut users = BTreeSet::new();
+        let mut count = 0;
+        for c in children {
+            if let Some((u, n)) = map.remove(&c) {
+                users.extend(u);
+                count += n;
+            }
+        }
+        let e = map.entry(dir).or_default();
+        e.0.extend(users);
+        e.1 += count;
+        prune(map, &[]);
+    }
+}
+
+/// `${PWD}/x`, `${HOME}/x` where they apply (the longer prefix first).
+pub fn with_variables(p: &Path, home: &Path, pwd: &Path) -> String {
+    let mut prefixes = [(pwd, "${PWD}"), (home, "${HOME}")];
+    prefixes.sort_by_key(|(p, _)| std::cmp::Reverse(p.as_os_str().len()));
+    for (prefix, var) in prefixes {
+        if prefix == Path::new("/") || prefix.as_os_str().is_empty() {
+            continue;
+        }
+        if let Ok(rest) = p.strip_prefix(prefix) {
+            return if rest.as_os_str().is_empty() {
+                var.to_owned()
+            } else {
+                format!("{var}/{}", rest.display())
+            };
+        }
+    }
+    p.display().to_string()
+}
+
+fn entries(map: Users, home: &Path, pwd: &Path) -> Vec<Entry> {
+    map.into_iter()
+        .map(|(p, (users, count))| Entry {
+            value: with_variables(&p, home, pwd),
+            raw: p.display().to_string(),
+            users,
+            count,
+        })
+        .collect()
+}
+
+/// Generalise the events of one or more logs (`--merge`: their concatenation).
+pub fn generalise(events: &[Event], allow_dangerous: bool) -> Learned {
+    let mut learned = Learned::default();
+    let (mut home, mut pwd) = (PathBuf::from("/"), PathBuf::from("/"));
+    let mut calls: BTreeMap<String, (BTreeSet<String>, usize)> = BTreeMap::new();
+    let mut abis: BTreeMap<String, (BTreeSet<String>, usize)> = BTreeMap::new();
+    let (mut read, mut write, mut exec) = (Users::new(), Users::new(), Users::new());
+    let mut ports: [BTreeMap<u16, (BTreeSet<String>, usize)>; 2] = Default::default();
+    let mut caps: BTreeMap<String, (BTreeSet<String>, usize)> = BTreeMap::new();
+    let mut missing: Users = Users::new();
+    for e in events {
+        match e {
+            Event::Header {
+                profile,
+                home: h,
+                pwd: p,
+                ..
+            } => {
+                if learned.profile.is_none() {
+                    learned.profile = Some(profile.clone());
+                    home = PathBuf::from(h);
+                    pwd = PathBuf::from(p);
+                }
+            }
+            Event::Syscall { name, abi, exe } => {
+                let e = calls.entry(name.clone()).or_default();
+                e.0.insert(base_name(exe));
+                e.1 += 1;
+                if abi != "x86_64" {
+                    let a = abis.entry(abi.clone()).or_default();
+                    a.0.insert(base_name(exe));
+                    a.1 += 1;
+                }
+            }
+            Event::Path { access, path, exe } => {
+                let p = normalize(Path::new(path));
+                let user = base_name(exe);
+                let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
+                let transient = matches!(access, Access::Create | Access::Remove)
+                    || name.as_deref().is_some_and(looks_random);
+                let p = match (transient, p.parent()) {
+                    (true, Some(parent)) => parent.to_path_buf(),
+                    _ => p,
+                };
+                match access {
+                    Access::Read => add(&mut read, p, &user),
+                    Access::Write | Access::Create | Access::Remove => add(&mut write, p, &user),
+                    Access::Exec => add(&mut exec, p, &user),
+                }
+            }
+            Event::Connect { port, exe, .. } | Event::Bind { port, exe, .. } => {
+                let i = usize::from(matches!(e, Event::Bind { .. }));
+                let slot = ports[i].entry(*port).or_default();
+                slot.0.insert(base_name(exe));
+                slot.1 += 1;
+            }
+            Event::Denied { cap, exe, .. } => {
+                let slot = caps.entry(cap.clone()).or_default();
+                slot.0.insert(base_name(exe));
+                slot.1 += 1;
+            }
+            Event::Missing { path, exe } => add(&mut missing, PathBuf::from(path), &base_name(exe)),
+        }
+    }
+    collapse(&mut write, &home);
+    prune(&mut write, &[]);
+    collapse(&mut exec, &home);
+    prune(&mut exec, &[]);
+    prune(&mut read, &[&write, &exec]);
+    collapse(&mut read, &home);
+    prune(&mut read, &[&write, &exec]);
+    learned.write = entries(write, &home, &pwd);
+    learned.exec = entries(exec, &home, &pwd);
+    learned.read = entries(read, &home, &pwd);
+    learned.missing = entries(missing, &home, &pwd);
+    let simple = |m: BTreeMap<String, (BTreeSet<String>, usize)>| -> Vec<Entry> {
+        m.into_iter()
+            .map(|(k, (users, count))| Entry {
+                value: k.clone(),
+                raw: k,
+                users,
+                count,
+            })
+            .collect()
+    };
+    let [connect, bind] = ports;
+    let by_port = |m: BTreeMap<u16, (BTreeSet<String>, usize)>| {
+        simple(m.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+    };
+    learned.connect = by_port(connect);
+    learned.bind = by_port(bind);
+    learned.abis = simple(abis);
+    let (held, caps): (BTreeMap<_, _>, BTreeMap<_, _>) = caps
+        .into_iter()
+        .partition(|(c, _)| !allow_dangerous && DANGEROUS_CAPS.contains(&c.as_str()));
+    learned.caps = simple(caps);
+    let (dangerous, calls): (BTreeMap<_, _>, BTreeMap<_, _>) = calls
+        .into_iter()
+        .partition(|(c, _)| !allow_dangerous && DANGEROUS_CALLS.contains(&c.as_str()));
+    learned.held_back = simple(dangerous);
+    learned.held_back.extend(simple(held));
+    learned.syscalls = groups(simple(calls));
+    learned
+}
+
+/// Gather calls into `@groups` where most of a group was used and none of its members is
+/// dangerous (a group would otherwise allow more than was seen of the dangerous kind).
+fn groups(calls: Vec<Entry>) -> Vec<Entry> {
+    let mut rest: Vec<Entry> = calls;
+    let mut out = Vec::new();
+    for g in crate::seccomp::groups::GROUPS {
+        let Some(members) = crate::seccomp::groups::expand(g.name) else {
+            continue;
+        };
+        if members.iter().any(|m| DANGEROUS_CALLS.contains(m)) || g.name == "@system-service" {
+            continue;
+        }
+        let used: Vec<usize> = rest
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| members.contains(&e.value.as_str()))
+            .map(|(i, _)| i)
+            .collect();
+        let (num, den) = GROUP_SHARE;
+        if used.len() < 2 || used.len() * den < members.len() * num {
+            continue;
+        }
+        let mut entry = Entry {
+            value: g.name.to_owned(),
+            raw: g.name.to_owned(),
+            users: BTreeSet::new(),
+            count: 0,
+        };
+        for i in used.into_iter().rev() {
+            let e = rest.remove(i);
+            entry.users.extend(e.users);
+            entry.count += e.count;
+        }
+        out.push(entry);
+    }
+    out.extend(rest);
+    out
+}
