@@ -67,6 +67,13 @@ impl Forwarder {
         if self.sent_by_manager(info) {
             return;
         }
+        self.send(sig);
+    }
+
+    /// Send `sig` to the payload on stockade's own behalf (the timeout's kill signal).
+    /// Through init it must carry the cookie: init drops an uncookied signal from outside
+    /// its PID namespace, taking it for one that already reached the payload.
+    pub fn send(&self, sig: libc::c_int) {
         // SAFETY: plain syscalls with integer arguments and a valid sigval.
         unsafe {
             if self.via_init {

@@ -237,14 +237,17 @@ fn launch_in(
             notify::add_mount(&mut prep, r)?;
         }
         if plan.steps.contains(&Step::ProtectPaths) {
-            let (paths, held) = protect::resolve(plan)?;
+            let (paths, mut held) = protect::resolve(plan)?;
             prep.protected = paths;
+            prep.protected_file_binds = std::mem::take(&mut held.file_binds);
             placeholders = held;
+            // What was resolved, not what the plan asked: a file bind has nothing inside
+            // it, and a path under a placeholder directory is covered by that directory.
             rep.enforced.push(format!(
                 "protected (read-only, not creatable): {}",
-                plan.protected_paths
+                prep.protected
                     .iter()
-                    .map(|p| p.path.display().to_string())
+                    .map(|p| p.to_string_lossy())
                     .collect::<Vec<_>>()
                     .join(", ")
             ));

@@ -156,6 +156,8 @@ pub struct Prepared {
     /// Protected paths inside the sandbox (`Step::ProtectPaths`), filled by
     /// [`super::protect::resolve`] after the placeholders exist.
     pub protected: Vec<CString>,
+    /// Writable file binds that must not have become directories (see `protect`).
+    pub protected_file_binds: Vec<CString>,
     pub hostname: Vec<u8>,
     pub domainname: Vec<u8>,
     pub cwd: CString,
@@ -489,6 +491,7 @@ pub fn prepare(
         masked,
         read_only,
         protected: Vec::new(),
+        protected_file_binds: Vec::new(),
         hostname: plan.hostname.clone().unwrap_or_default().into_bytes(),
         domainname: plan.domainname.clone().unwrap_or_default().into_bytes(),
         cwd: path_cstring("working directory", &plan.process.cwd)?,

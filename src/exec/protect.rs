@@ -45,6 +45,8 @@ struct Held {
 #[derive(Default)]
 pub struct Placeholders {
     held: Vec<Held>,
+    /// Sandbox paths of writable binds whose source was a file when resolved.
+    pub file_binds: Vec<CString>,
 }
 
 fn refuse(path: &Path, reason: impl Into<String>) -> ExecError {
@@ -143,6 +145,12 @@ fn resolve_one(
         Ok(fd) => unsafe { OwnedFd::from_raw_fd(fd) },
         // An optional bind whose source is missing: nothing to protect.
         Err(Errno::ENOENT) => return Ok(None),
+        // A file bind (`/dev/null`): there is nothing inside it. The child checks that
+        // what got mounted there is still not a directory.
+        Err(Errno::ENOTDIR) => {
+            out.file_binds.push(cstr(target_root, target_root.as_os_str())?);
+            return Ok(None);
+        }
         Err(e) => return Err(refuse(source, format!("opening the bind source: {e}"))),
     };
     let comps: Vec<&OsStr> = p.rel.iter().collect();
@@ -241,6 +249,22 @@ impl Placeholders {
 
 /// The child's step: bind each protected path onto itself read-only.
 pub fn protect_paths(prep: &Prepared) -> Result<(), Fail> {
+    for t in &prep.protected_file_binds {
+        // Skipped before the clone as a file; a directory mounted there now means the
+        // source was swapped in between, and its contents would go unprotected.
+        // SAFETY: NUL-terminated path; the fd is closed by Fd.
+        let fd = sys::cvt(unsafe {
+            libc::open(t.as_ptr(), libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        })
+        .map_err(|e| Fail::new(Call::Open, e))?;
+        let fd = Fd(fd);
+        // SAFETY: zeroed stat is a valid out buffer; fstat on an fd we own.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        sys::cvt(unsafe { libc::fstat(fd.0, &mut st) }).map_err(|e| Fail::new(Call::Open, e))?;
+        if is(&st, libc::S_IFDIR) {
+            return Err(Fail::new(Call::Open, Errno::EISDIR));
+        }
+    }
     for p in &prep.protected {
         // SAFETY: NUL-terminated path.
         let fd = sys::cvt(unsafe {

@@ -177,8 +177,7 @@ pub fn supervise(
                         humantime::format_duration(t.after),
                         t.signal_name
                     ));
-                    // SAFETY: kill with integer arguments.
-                    unsafe { libc::kill(child, t.signal) };
+                    forwarder.send(t.signal);
                     if t.signal == libc::SIGKILL {
                         kill_all();
                         phase = Phase::Killed;
