@@ -122,7 +122,13 @@ fn build_phases(
             return None;
         }
     };
-    match compile_phases_with(&loaded, host, opts, only, crate::host_links::compile_on_host) {
+    match compile_phases_with(
+        &loaded,
+        host,
+        opts,
+        only,
+        crate::host_links::compile_on_host,
+    ) {
         Ok(phases) => {
             for p in &phases {
                 print_diags(&p.compiled.warnings, &loaded.sources);
@@ -216,7 +222,13 @@ fn check(profiles: &[String], format: Format) -> i32 {
     for name in profiles {
         let (diags, sources) = match load(name) {
             Err(e) => (e.diagnostics, e.sources),
-            Ok(loaded) => match compile_phases_with(&loaded, &host, &opts, None, crate::host_links::compile_on_host) {
+            Ok(loaded) => match compile_phases_with(
+                &loaded,
+                &host,
+                &opts,
+                None,
+                crate::host_links::compile_on_host,
+            ) {
                 Ok(phases) => (
                     Diagnostics(
                         phases

@@ -5,7 +5,7 @@ use super::catalogue::Severity;
 use super::date::Date;
 use super::gate::{Baseline, Gate};
 use super::{HostView, Options, Report};
-use crate::compile::{compile, CompileOptions};
+use crate::compile::{compile_phases, CompileOptions};
 use crate::host::HostFacts;
 use crate::log;
 use crate::profile::load::load;
@@ -102,7 +102,8 @@ pub fn main(args: AuditArgs) -> i32 {
                 continue;
             }
         };
-        let compiled = match compile(&loaded, &facts, &copts) {
+        // A phased profile is audited phase by phase: each runs as its own sandbox.
+        let phases = match compile_phases(&loaded, &facts, &copts, None) {
             Ok(c) => c,
             Err(d) => {
                 eprint!("{}", crate::diag::render(&d.0, &loaded.sources, false));
@@ -110,11 +111,19 @@ pub fn main(args: AuditArgs) -> i32 {
                 continue;
             }
         };
-        match super::audit(&loaded, &compiled.plan, &facts.home, &opts) {
-            Ok(r) => reports.push(r),
-            Err(d) => {
-                eprint!("{}", crate::diag::render(&d.0, &loaded.sources, false));
-                invalid = true;
+        for phase in phases {
+            match super::audit(&loaded, &phase.compiled.plan, &facts.home, &opts) {
+                Ok(mut r) => {
+                    if !phase.name.is_empty() {
+                        r.profile = format!("{} (phase {})", r.profile, phase.name);
+                    }
+                    reports.push(r);
+                }
+                Err(d) => {
+                    eprint!("{}", crate::diag::render(&d.0, &loaded.sources, false));
+                    invalid = true;
+                    break;
+                }
             }
         }
     }

@@ -22,9 +22,9 @@
 pub mod child;
 pub mod confine;
 pub mod error;
-mod host_path_error;
-mod hints;
 pub mod forward;
+mod hints;
+mod host_path_error;
 pub mod identity;
 pub mod init;
 pub mod listen_fds;

@@ -148,7 +148,8 @@ fn resolve_one(
         // A file bind (`/dev/null`): there is nothing inside it. The child checks that
         // what got mounted there is still not a directory.
         Err(Errno::ENOTDIR) => {
-            out.file_binds.push(cstr(target_root, target_root.as_os_str())?);
+            out.file_binds
+                .push(cstr(target_root, target_root.as_os_str())?);
             return Ok(None);
         }
         Err(e) => return Err(refuse(source, format!("opening the bind source: {e}"))),
@@ -254,7 +255,10 @@ pub fn protect_paths(prep: &Prepared) -> Result<(), Fail> {
         // source was swapped in between, and its contents would go unprotected.
         // SAFETY: NUL-terminated path; the fd is closed by Fd.
         let fd = sys::cvt(unsafe {
-            libc::open(t.as_ptr(), libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            libc::open(
+                t.as_ptr(),
+                libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+            )
         })
         .map_err(|e| Fail::new(Call::Open, e))?;
         let fd = Fd(fd);

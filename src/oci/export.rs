@@ -96,10 +96,7 @@ pub fn export_config(plan: &Plan) -> Result<Exported, OciError> {
 
     if !plan.protected_paths.is_empty() {
         // Never dropped silently: an OCI runtime would leave them writable.
-        annotations.insert(
-            ann::PROTECTED_PATHS.into(),
-            to_json(&plan.protected_paths)?,
-        );
+        annotations.insert(ann::PROTECTED_PATHS.into(), to_json(&plan.protected_paths)?);
         notes.push(Note {
             kind: NoteKind::NotEnforced,
             key: ann::PROTECTED_PATHS.into(),

@@ -167,7 +167,22 @@ fn mounts(s: &Subject<'_>, out: &mut Vec<Raw>) {
 
 fn network(s: &Subject<'_>, out: &mut Vec<Raw>) {
     let own_netns = s.plan.network == NetworkMode::None || s.plan.namespaces.net;
-    let moot = own_netns.then_some("own network namespace (loopback only)");
+    // In proxy mode the namespace is still loopback only; what leaves goes through
+    // stockade's proxy, which reaches only `network.allow` (checked below).
+    let moot = match (&s.plan.egress, own_netns) {
+        (_, false) => None,
+        (Some(_), true) => Some("own network namespace: egress only through the proxy"),
+        (None, true) => Some("own network namespace (loopback only)"),
+    };
+    if let Some(e) = &s.plan.egress {
+        for (i, pattern) in e.allow.iter().enumerate().filter(|(_, p)| p.wildcard) {
+            out.push(Raw::new(
+                "STK-NET-005",
+                format!("network.allow[{i}]"),
+                format!("{pattern} admits every name below {}", pattern.name),
+            ));
+        }
+    }
     if !own_netns {
         out.push(Raw::new(
             "STK-NET-001",
