@@ -24,46 +24,13 @@ pub const COLLAPSE_THRESHOLD: usize = 4;
 /// (numerator, denominator).
 pub const GROUP_SHARE: (usize, usize) = (2, 3);
 
-/// Calls never learnt without `--allow-dangerous`: the usual container-escape and
-/// kernel-attack surface (mount, bpf, ptrace, io_uring, user namespaces, modules, ...).
-pub const DANGEROUS_CALLS: &[&str] = &[
-    "add_key",
-    "bpf",
-    "delete_module",
-    "finit_module",
-    "fsconfig",
-    "fsmount",
-    "fsopen",
-    "fspick",
-    "init_module",
-    "io_uring_enter",
-    "io_uring_register",
-    "io_uring_setup",
-    "kexec_file_load",
-    "kexec_load",
-    "keyctl",
-    "mount",
-    "mount_setattr",
-    "move_mount",
-    "open_by_handle_at",
-    "open_tree",
-    "perf_event_open",
-    "pivot_root",
-    "process_vm_readv",
-    "process_vm_writev",
-    "ptrace",
-    "reboot",
-    "request_key",
-    "setns",
-    "swapoff",
-    "swapon",
-    "umount",
-    "umount2",
-    "unshare",
-    "userfaultfd",
-];
-
 /// Capabilities never learnt without `--allow-dangerous`.
+/// A call `learn` keeps out of a profile unless `--allow-dangerous` is given.
+fn is_dangerous(call: &str) -> bool {
+    crate::seccomp::DANGEROUS_SYSCALLS.contains(&call)
+        || crate::seccomp::LEARN_ALSO_WITHHELD.contains(&call)
+}
+
 pub const DANGEROUS_CAPS: &[&str] = &["CAP_SYS_ADMIN", "CAP_SYS_MODULE", "CAP_SYS_PTRACE"];
 
 /// One learnt value and who used it.
@@ -324,7 +291,7 @@ pub fn generalise(events: &[Event], allow_dangerous: bool) -> Learned {
     learned.caps = simple(caps);
     let (dangerous, calls): (BTreeMap<_, _>, BTreeMap<_, _>) = calls
         .into_iter()
-        .partition(|(c, _)| !allow_dangerous && DANGEROUS_CALLS.contains(&c.as_str()));
+        .partition(|(c, _)| !allow_dangerous && is_dangerous(c));
     learned.held_back = simple(dangerous);
     learned.held_back.extend(simple(held));
     learned.syscalls = groups(simple(calls));
@@ -340,7 +307,7 @@ fn groups(calls: Vec<Entry>) -> Vec<Entry> {
         let Some(members) = crate::seccomp::groups::expand(g.name) else {
             continue;
         };
-        if members.iter().any(|m| DANGEROUS_CALLS.contains(m)) || g.name == "@system-service" {
+        if members.iter().any(|m| is_dangerous(m)) || g.name == "@system-service" {
             continue;
         }
         let used: Vec<usize> = rest

@@ -177,9 +177,16 @@ fn check_sni(client: &mut TcpStream, host: &str, buf: &mut Vec<u8>) -> Result<()
     }
 }
 
-/// An open tunnel after CONNECT (HTTP or SOCKS): check SNI, then splice.
-fn tunnel(sh: &Shared, mut client: TcpStream, upstream: TcpStream, mut d: Decision, name: &str) {
-    let mut buf = Vec::new();
+/// An open tunnel after CONNECT (HTTP or SOCKS): check SNI, then splice. `buf` holds what
+/// the client already sent after its request (a pipelined ClientHello).
+fn tunnel(
+    sh: &Shared,
+    mut client: TcpStream,
+    upstream: TcpStream,
+    mut d: Decision,
+    name: &str,
+    mut buf: Vec<u8>,
+) {
     if let Err(why) = check_sni(&mut client, name, &mut buf) {
         d.verdict = Verdict::Denied;
         d.reason = why;
@@ -252,19 +259,7 @@ fn serve_http(sh: &Shared, mut client: TcpStream) {
                 if client.write_all(&http::response(200, "", "")).is_err() {
                     return;
                 }
-                let first = std::mem::take(&mut buf);
-                let mut b = first;
-                if let Err(why) = check_sni(&mut client, &name, &mut b) {
-                    d.verdict = Verdict::Denied;
-                    d.reason = why;
-                    sh.record(d);
-                    return;
-                }
-                let (o, i) = splice(client, upstream, &b);
-                d.bytes_out = o;
-                d.bytes_in = i;
-                sh.record(d);
-                return;
+                return tunnel(sh, client, upstream, d, &name, std::mem::take(&mut buf));
             }
             http::Request::Forward {
                 method,
@@ -373,7 +368,7 @@ fn serve_socks(sh: &Shared, mut client: TcpStream) {
     d.reason = entry;
     d.address = Some(addr.to_string());
     let _ = buf; // a client sends nothing before the reply
-    tunnel(sh, client, upstream, d, &name);
+    tunnel(sh, client, upstream, d, &name, Vec::new());
 }
 
 /// Answer one DNS query.

@@ -8,6 +8,52 @@ pub mod preset;
 use crate::plan::{SeccompArgPlan, SeccompOp, SeccompRulePlan};
 use std::cmp::Ordering;
 
+/// The usual container-escape and kernel-attack surface: `audit` flags a filter that allows
+/// any of them (STK-SC-003), and `learn` never puts one in a profile without
+/// `--allow-dangerous` (mount, bpf, ptrace, io_uring, user namespaces, modules, ...).
+pub const DANGEROUS_SYSCALLS: &[&str] = &[
+    "add_key",
+    "bpf",
+    "delete_module",
+    "finit_module",
+    "fsconfig",
+    "fsmount",
+    "fsopen",
+    "init_module",
+    "io_uring_setup",
+    "kexec_file_load",
+    "kexec_load",
+    "keyctl",
+    "mount",
+    "move_mount",
+    "open_by_handle_at",
+    "open_tree",
+    "perf_event_open",
+    "pivot_root",
+    "process_vm_writev",
+    "ptrace",
+    "reboot",
+    "request_key",
+    "swapon",
+    "umount2",
+    "unshare",
+    "userfaultfd",
+];
+
+/// Also withheld by `learn` without `--allow-dangerous`, though `audit` does not count them
+/// (the `default` preset allows `setns`, which only joins namespaces the payload holds
+/// and has capabilities over): a learnt profile stays at least as narrow as the preset.
+pub const LEARN_ALSO_WITHHELD: &[&str] = &[
+    "fspick",
+    "io_uring_enter",
+    "io_uring_register",
+    "mount_setattr",
+    "process_vm_readv",
+    "setns",
+    "swapoff",
+    "umount",
+];
+
 /// A total order on conditions, so that equal rule keys sort next to each other.
 fn cmp_args(a: &[SeccompArgPlan], b: &[SeccompArgPlan]) -> Ordering {
     let key = |x: &SeccompArgPlan| {

@@ -4,36 +4,6 @@ use super::{Raw, Subject};
 use crate::plan::{Compat, LandlockPlan, NetworkMode, Plan, SeccompAction, SeccompOp};
 use std::path::Path;
 
-/// Calls that are the kernel's usual attack surface for an escape or a host-wide effect.
-const DANGEROUS_SYSCALLS: &[&str] = &[
-    "add_key",
-    "bpf",
-    "delete_module",
-    "finit_module",
-    "fsconfig",
-    "fsmount",
-    "fsopen",
-    "init_module",
-    "io_uring_setup",
-    "kexec_file_load",
-    "kexec_load",
-    "keyctl",
-    "mount",
-    "move_mount",
-    "open_by_handle_at",
-    "open_tree",
-    "perf_event_open",
-    "pivot_root",
-    "process_vm_writev",
-    "ptrace",
-    "reboot",
-    "request_key",
-    "swapon",
-    "umount2",
-    "unshare",
-    "userfaultfd",
-];
-
 /// Capabilities that are root in all but name.
 const DANGEROUS_CAPS: &[&str] = &[
     "CAP_BPF",
@@ -133,7 +103,7 @@ fn seccomp(plan: &Plan, out: &mut Vec<Raw>) {
             ),
         ));
     }
-    let allowed: Vec<&str> = DANGEROUS_SYSCALLS
+    let allowed: Vec<&str> = crate::seccomp::DANGEROUS_SYSCALLS
         .iter()
         .copied()
         .filter(|name| verdict(plan, name) == Verdict::Allowed)
