@@ -28,6 +28,12 @@ pub struct HostFacts {
     pub cap_last_cap: u8,
     /// newuidmap/newgidmap are installed.
     pub has_newidmap: bool,
+    /// The caller's hard resource limits, by resource number (`RLIM_UNLIMITED`: none).
+    /// A sandbox can go up to these; above them only with CAP_SYS_RESOURCE.
+    pub rlimit_hard: BTreeMap<u32, u64>,
+    /// The caller has CAP_SYS_RESOURCE (in its own, the initial, user namespace), so a
+    /// sandbox without a user namespace may raise hard limits.
+    pub can_raise_rlimits: bool,
     /// Host paths the profile names that are, or pass through, a symlink (probed after a
     /// first compile, see `host_links`); empty when none is.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -78,6 +84,13 @@ impl HostFacts {
             landlock_abi: landlock_abi(),
             cap_last_cap,
             has_newidmap,
+            rlimit_hard: caller_hard_limits(),
+            can_raise_rlimits: caps::has_cap(
+                None,
+                caps::CapSet::Effective,
+                caps::Capability::CAP_SYS_RESOURCE,
+            )
+            .unwrap_or(false),
             host_links: BTreeMap::new(),
         }
     }
@@ -106,9 +119,38 @@ impl HostFacts {
             landlock_abi: 7,
             cap_last_cap: 40,
             has_newidmap: true,
+            // systemd's default hard NOFILE; everything else unlimited.
+            rlimit_hard: crate::compile::RLIMITS
+                .iter()
+                .map(|(_, _, r, _)| (*r, if *r == 7 { 524_288 } else { u64::MAX }))
+                .collect(),
+            can_raise_rlimits: false,
             host_links: BTreeMap::new(),
         }
     }
+}
+
+/// getrlimit(2) of every resource stockade knows; one missing from the map is not checked.
+fn caller_hard_limits() -> BTreeMap<u32, u64> {
+    crate::compile::RLIMITS
+        .iter()
+        .filter_map(|(_, _, resource, _)| {
+            let mut l = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            // SAFETY: getrlimit with a valid resource number and out pointer.
+            if unsafe { libc::getrlimit(*resource as _, &mut l) } != 0 {
+                return None;
+            }
+            let hard = if l.rlim_max == libc::RLIM_INFINITY {
+                crate::plan::RLIM_UNLIMITED
+            } else {
+                l.rlim_max
+            };
+            Some((*resource, hard))
+        })
+        .collect()
 }
 
 /// The caller's user name: `$USER` when set, else looked up in the passwd database on first

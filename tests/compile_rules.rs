@@ -107,7 +107,8 @@ memory = "1.5GiB"
 memory-high = "512M"
 cpu = 1.5
 [rlimits]
-nofile = { soft = 1024, hard = "unlimited" }
+nofile = { soft = 1024, hard = "host" }
+core = { soft = 0, hard = "unlimited" }
 stack = "8MiB"
 "#,
     );
@@ -129,7 +130,14 @@ stack = "8MiB"
         .iter()
         .find(|l| l.name == "RLIMIT_NOFILE")
         .expect("nofile");
-    assert_eq!((nofile.soft, nofile.hard), (1024, RLIM_UNLIMITED));
+    // "host": the caller's hard limit (the fixed host's is systemd's 524288).
+    assert_eq!((nofile.soft, nofile.hard), (1024, 524_288));
+    let core = p
+        .rlimits
+        .iter()
+        .find(|l| l.name == "RLIMIT_CORE")
+        .expect("core");
+    assert_eq!((core.soft, core.hard), (0, RLIM_UNLIMITED));
     let stack = p
         .rlimits
         .iter()

@@ -210,6 +210,7 @@ fn rule(path: &Path, access: &[&str]) -> LandlockPathPlan {
     LandlockPathPlan {
         path: path.to_path_buf(),
         access: access.iter().map(|s| s.to_string()).collect(),
+        optional: false,
     }
 }
 

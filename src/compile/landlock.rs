@@ -3,7 +3,7 @@
 use super::filesystem::Fs;
 use super::Ctx;
 use crate::diag::did_you_mean;
-use crate::plan::{Compat, LandlockPathPlan, LandlockPlan};
+use crate::plan::{Compat, LandlockPathPlan, LandlockPlan, MountOp};
 use crate::profile::Profile;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -169,7 +169,8 @@ pub fn compile(cx: &mut Ctx, p: &Profile, fs: &Option<Fs>) -> Option<LandlockPla
                 .filter(|r| handled.contains(r))
                 .cloned()
                 .collect();
-            merge_rule(&mut paths, &mut index, path, rights);
+            let optional = fs.as_ref().is_some_and(|f| under_optional_bind(f, &path));
+            merge_rule(&mut paths, &mut index, path, rights, optional);
         }
     }
     let ports = |cx: &mut Ctx, key: &str, v: &Option<Vec<u16>>| {
@@ -223,11 +224,21 @@ fn order(r: &String) -> Option<usize> {
     ACCESS_RIGHTS.iter().position(|(n, _)| n == r)
 }
 
+/// The last mount that covers `path` (mounts stack in order) is an optional bind.
+fn under_optional_bind(fs: &Fs, path: &std::path::Path) -> bool {
+    fs.mounts
+        .iter()
+        .rev()
+        .find(|m| path.starts_with(&m.target))
+        .is_some_and(|m| matches!(m.op, MountOp::Bind { optional: true, .. }))
+}
+
 fn merge_rule(
     paths: &mut Vec<LandlockPathPlan>,
     index: &mut HashMap<PathBuf, usize>,
     path: PathBuf,
     rights: Vec<String>,
+    optional: bool,
 ) {
     match index.get(&path).and_then(|&i| paths.get_mut(i)) {
         Some(p) => {
@@ -242,7 +253,11 @@ fn merge_rule(
             let mut access = rights;
             access.sort_by_key(order);
             index.insert(path.clone(), paths.len());
-            paths.push(LandlockPathPlan { path, access });
+            paths.push(LandlockPathPlan {
+                path,
+                access,
+                optional,
+            });
         }
     }
 }

@@ -28,6 +28,7 @@ mod vars;
 pub use ctx::Ctx;
 pub use landlock::{access_names, ACCESS_RIGHTS};
 pub use phases::{compile_phases, compile_phases_with, CompiledPhase};
+pub use rlimit::RLIMITS;
 
 use crate::diag::Diagnostics;
 use crate::host::HostFacts;
@@ -76,7 +77,8 @@ pub fn compile(
         None => (Vec::new(), Vec::new()),
     };
     let resources = cgroup::compile(&mut cx, p);
-    let rlimits = rlimit::compile(&mut cx, p);
+    // Without namespaces (an error already reported) assume the stricter case.
+    let rlimits = rlimit::compile(&mut cx, p, ns.as_ref().is_none_or(|n| n.plan.user));
     let seccomp = seccomp::compile(&mut cx, p);
     let landlock = landlock::compile(&mut cx, p, &fs);
     let capabilities = caps::compile(&mut cx, p, &ns);

@@ -54,7 +54,13 @@ pub fn main(profiles: &[String], format: Format) -> i32 {
                 .and_then(|loaded| {
                     compile(&loaded, &facts, &opts).map_err(|d| {
                         eprint!("{}", diag::render(&d.0, &loaded.sources, false));
-                        "the profile does not compile".to_string()
+                        // The first error also goes into the report (stderr may be lost).
+                        match d.0.iter().find(|x| x.severity == diag::Severity::Error) {
+                            Some(first) => {
+                                format!("the profile does not compile here: {}", first.message)
+                            }
+                            None => "the profile does not compile here".to_string(),
+                        }
                     })
                 });
             match compiled {

@@ -398,6 +398,10 @@ pub struct LandlockPlan {
 pub struct LandlockPathPlan {
     pub path: PathBuf,
     pub access: Vec<String>,
+    /// Provided only by an `optional` bind: when that bind's source is missing the path is
+    /// too, and the rule is left out (it could only have granted access, never taken any).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub optional: bool,
 }
 
 /// A capability by number and canonical name.

@@ -4,7 +4,10 @@ use super::RlimitValue;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-/// Resource limits, each an integer (soft = hard), `"unlimited"`, or `{ soft, hard }`.
+/// Resource limits, each an integer (soft = hard), `"unlimited"`, `"host"` (the caller's
+/// hard limit: as high as the sandbox can go wherever it runs), or `{ soft, hard }`. A hard
+/// limit above the caller's is an error at `check` unless the caller has CAP_SYS_RESOURCE
+/// and the sandbox no user namespace (setrlimit would fail with EPERM).
 /// Sizes (`as`, `core`, `data`, `fsize`, `memlock`, `msgqueue`, `rss`, `stack`) accept
 /// `"64MiB"`; `cpu` is seconds; `rttime` microseconds.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]

@@ -187,7 +187,7 @@ impl JsonSchema for RlimitValue {
     }
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         json_schema!({
-            "description": "An integer (soft = hard), \"unlimited\", or { soft, hard }",
+            "description": "An integer (soft = hard), \"unlimited\", \"host\" (the caller's hard limit), or { soft, hard }",
             "anyOf": [
                 { "type": ["integer", "string"] },
                 {

@@ -388,6 +388,7 @@ pub fn full_plan() -> Plan {
         paths: vec![LandlockPathPlan {
             path: "/usr".into(),
             access: vec!["read-file".into()],
+            optional: false,
         }],
         bind_tcp: None,
         connect_tcp: Some(vec![443]),

@@ -12,9 +12,13 @@ trap cleanup EXIT
 has() { grep -qF -- "$2" <<<"$1"; }
 # The compact JSON (one key per line as serde_json pretty-prints it) of doctor in UNIT's
 # context: systemd-run --wait --pipe runs it as that transient service.
+# A service starts in `/` unless told otherwise, where builtin:strict refuses to bind the
+# working directory: the units run from a project directory, as a real one would.
+PROJECT=/var/tmp/stockade-dr-project
+mkdir -p "$PROJECT"
 in_unit() {
   local unit=$1; shift
-  systemd-run --quiet --wait --pipe --collect --unit "$unit" "$@"
+  systemd-run --quiet --wait --pipe --collect --unit "$unit" --working-directory="$PROJECT" "$@"
 }
 
 echo "# the host as doctor sees it"
@@ -28,6 +32,11 @@ abi=$(grep -o '"landlock_abi": [0-9]*' <<<"$out" | awk '{print $2}')
 check "a Landlock ABI is reported ($abi)" test -n "$abi"
 text=$("$STOCKADE" doctor)
 has "$text" "cgroup v2" && ok "text names cgroup v2" || not_ok "text: $text"
+
+echo "# from /, doctor says why builtin:strict cannot run"
+out=$(cd / && "$STOCKADE" doctor builtin:strict 2>/dev/null)
+check_eq "doctor of builtin:strict from / exits 1" 1 "$?"
+has "$out" "stacked on the sandbox's root" && ok "doctor names the mount onto /" || not_ok "doctor from /: $out"
 
 echo "# delegated unit: resources enforced, as a real run confirms"
 out=$(in_unit dr-deleg.service -p Delegate=yes "$STOCKADE" doctor builtin:strict)

@@ -205,7 +205,8 @@ pub struct PreparedLandlock {
     handled_fs: BitFlags<AccessFs>,
     handled_net: BitFlags<AccessNet>,
     scopes: BitFlags<Scope>,
-    paths: Vec<(CString, BitFlags<AccessFs>)>,
+    /// (path, rights, the rule is dropped when the path is missing: see `optional`).
+    paths: Vec<(CString, BitFlags<AccessFs>, bool)>,
     bind_tcp: Vec<u16>,
     connect_tcp: Vec<u16>,
     missing: u64,
@@ -278,7 +279,11 @@ pub fn prepare_landlock(
         let c = CString::new(rule.path.as_os_str().as_bytes())
             .map_err(|_| ConfineError::BadPath(rule.path.clone()))?;
         // A right the ruleset does not handle is allowed anyway; granting it is a no-op.
-        paths.push((c, mask_of(&rule.access, plan.abi)? & handled_fs));
+        paths.push((
+            c,
+            mask_of(&rule.access, plan.abi)? & handled_fs,
+            rule.optional,
+        ));
     }
 
     // The pin itself is a request: ABI N means "whatever ABI N restricts". When no right or
@@ -387,9 +392,14 @@ impl PreparedLandlock {
         // no_new_privs is the Plan's own step: do not let the crate set it behind the
         // profile's back (without it, landlock_restrict_self needs CAP_SYS_ADMIN).
         let mut created = ruleset.create().map_err(e)?.no_new_privs(false);
-        for (i, (path, access)) in self.paths.iter().enumerate() {
+        for (i, (path, access, optional)) in self.paths.iter().enumerate() {
             mark(Call::LandlockOpen, i as u32);
-            let (fd, is_dir) = open_path(path)?;
+            let (fd, is_dir) = match open_path(path) {
+                Ok(x) => x,
+                // Its optional bind was skipped: no rule, so no access (fails closed).
+                Err(nix::Error::ENOENT) if *optional => continue,
+                Err(err) => return Err(err),
+            };
             let access = if is_dir {
                 *access
             } else {

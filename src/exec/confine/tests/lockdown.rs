@@ -88,6 +88,7 @@ fn landlock_enforces_paths_in_a_child() {
         paths: vec![LandlockPathPlan {
             path: dir.clone(),
             access: vec!["read".into()],
+            optional: false,
         }],
         bind_tcp: None,
         connect_tcp: None,
@@ -247,10 +248,12 @@ fn failing_call_is_recorded_for_the_report() {
             LandlockPathPlan {
                 path: "/".into(),
                 access: vec!["read".into()],
+                optional: false,
             },
             LandlockPathPlan {
                 path: "/nonexistent/stockade".into(),
                 access: vec!["read".into()],
+                optional: false,
             },
         ],
         bind_tcp: None,
