@@ -163,7 +163,10 @@ pub fn open_report_file(path: &Path) -> Result<ReportFile, ExecError> {
         .open(path)
         .map_err(|e| {
             refuse(match e.raw_os_error() {
-                Some(libc::ELOOP) => "is a symbolic link; refusing to follow it".into(),
+                Some(libc::ELOOP) => "is a symbolic link; refusing to follow it (for \
+                                      standard output or another open file, use \
+                                      `--report-fd N`)"
+                    .into(),
                 Some(libc::EISDIR) => "is a directory, not a regular file".into(),
                 // O_NONBLOCK|O_WRONLY on a FIFO without a reader.
                 Some(libc::ENXIO) => "is a FIFO or socket, not a regular file".into(),

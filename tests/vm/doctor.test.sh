@@ -52,7 +52,7 @@ abi=$(grep -o '"landlock_abi": [0-9]*' <<<"$("$STOCKADE" doctor --format json)" 
 if [ "${abi:-0}" -lt 6 ]; then
   grep -q '^  less landlock' <<<"$out" && ok "Landlock ABI $abi: strict's ABI 6 rules reported as not enforced" || not_ok "landlock verdict: $out"
 fi
-run=$(in_unit dr-deleg.service -p Delegate=yes "$STOCKADE" run --report /dev/stdout builtin:strict -- true 2>&1)
+run=$(in_unit dr-deleg.service -p Delegate=yes "$STOCKADE" run --report-fd 1 builtin:strict -- true 2>&1)
 has "$run" '"not_enforced": []' && ok "the real run enforced the limits too" || not_ok "run report: $run"
 
 echo "# undelegated unit: resources not enforceable, as a real run confirms"
@@ -64,7 +64,7 @@ else
   not_ok "doctor missed the undelegated cgroup: $out"
 fi
 has "$out" 'Delegate=yes' && ok "the fix names Delegate=yes" || not_ok "no Delegate=yes hint: $out"
-run=$(in_unit dr-nodeleg.service "$STOCKADE" run --report /dev/stdout builtin:strict -- true 2>&1)
+run=$(in_unit dr-nodeleg.service "$STOCKADE" run --report-fd 1 builtin:strict -- true 2>&1)
 has "$run" 'resources.memory' && ok "the real run reports resources.memory not enforced" || not_ok "run: $run"
 
 echo "# PrivateUsers= service: nesting reported"
