@@ -344,7 +344,7 @@ fn report_attacks(user: Option<(u32, u32)>, tag: &str) {
         let out = sh(None, &dir, &home, user, &["--report", "run.json"], &script);
         assert_eq!(out.status.code(), Some(7), "{what}: {}", stderr(&out));
         assert!(
-            stderr(&out).contains("was replaced during the run"),
+            stderr(&out).contains("report file run.json was replaced during the run"),
             "{what}: {}",
             stderr(&out)
         );

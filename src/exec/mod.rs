@@ -24,6 +24,7 @@ pub mod confine;
 pub mod error;
 pub mod forward;
 mod hints;
+pub mod host_output;
 mod host_path_error;
 pub mod identity;
 pub mod init;

@@ -132,15 +132,14 @@ fn resolve_one(
     };
     let target_root = p.path.ancestors().nth(depth).unwrap_or(Path::new("/"));
     let src = cstr(source, source.as_os_str())?;
-    // The bind's own source is followed like the bind follows it.
-    // SAFETY: NUL-terminated path; the fd returned is ours.
-    let fd = unsafe {
-        libc::open(
-            src.as_ptr(),
-            libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
-        )
-    };
-    let mut dir = match sys::cvt(fd) {
+    // Opened like the mount step opens the bind's source: without following any link
+    // (a link there was refused when the plan was made; one now was planted since).
+    let fd = sys::open_no_symlinks(
+        libc::AT_FDCWD,
+        &src,
+        libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
+    );
+    let mut dir = match fd {
         // SAFETY: a fresh fd nobody else owns.
         Ok(fd) => unsafe { OwnedFd::from_raw_fd(fd) },
         // An optional bind whose source is missing: nothing to protect.
@@ -151,6 +150,13 @@ fn resolve_one(
             out.file_binds
                 .push(cstr(target_root, target_root.as_os_str())?);
             return Ok(None);
+        }
+        Err(Errno::ELOOP) => {
+            return Err(refuse(
+                source,
+                "the bind source passes through a symbolic link that appeared after the plan \
+                 was made; stockade does not follow links in host paths",
+            ))
         }
         Err(e) => return Err(refuse(source, format!("opening the bind source: {e}"))),
     };

@@ -7,7 +7,7 @@ use crate::exec::confine::LandlockStatus;
 use crate::exec::ExecError;
 use serde::Serialize;
 use std::io::Write;
-use std::os::fd::{AsRawFd, FromRawFd, RawFd};
+use std::os::fd::{FromRawFd, RawFd};
 use std::path::Path;
 
 /// Schema version of the report.
@@ -133,15 +133,8 @@ impl RunReport {
     }
 }
 
-/// The `--report FILE` target, opened once before the clone and written through its fd.
-///
-/// The report is written after the payload ran, and the payload may be able to write the
-/// directory that holds the file (`--report run.json` from a project directory that
-/// builtin:strict binds read-write). Opening by path at that point would follow whatever
-/// the payload planted there (a symlink to a victim file, a FIFO that blocks the
-/// supervisor). So the file is opened before anything runs, without following a symlink,
-/// without blocking, and refused unless it is a regular file with a single link that the
-/// caller owns; it is truncated only after those checks.
+/// The `--report FILE` target, opened once before the clone and written through its fd
+/// (see [`super::host_output`] for why and how).
 #[derive(Debug)]
 pub struct ReportFile {
     path: std::path::PathBuf,
@@ -150,60 +143,18 @@ pub struct ReportFile {
 
 /// Open (or create, mode 0600) the report file; see [`ReportFile`].
 pub fn open_report_file(path: &Path) -> Result<ReportFile, ExecError> {
-    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
-    let refuse = |reason: String| ExecError::ReportFile {
-        path: path.to_path_buf(),
-        reason,
-    };
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
-        .open(path)
-        .map_err(|e| {
-            refuse(match e.raw_os_error() {
-                Some(libc::ELOOP) => "is a symbolic link; refusing to follow it (for \
-                                      standard output or another open file, use \
-                                      `--report-fd N`)"
-                    .into(),
-                Some(libc::EISDIR) => "is a directory, not a regular file".into(),
-                // O_NONBLOCK|O_WRONLY on a FIFO without a reader.
-                Some(libc::ENXIO) => "is a FIFO or socket, not a regular file".into(),
-                _ => format!("cannot open it: {e}"),
-            })
-        })?;
-    let meta = file.metadata().map_err(|e| refuse(format!("fstat: {e}")))?;
-    if !meta.file_type().is_file() {
-        return Err(refuse("is not a regular file".into()));
-    }
-    if meta.nlink() > 1 {
-        return Err(refuse(format!(
-            "has {} hard links; it may be another file under a second name",
-            meta.nlink()
-        )));
-    }
-    // SAFETY: geteuid has no preconditions.
-    let euid = unsafe { libc::geteuid() };
-    if meta.uid() != euid {
-        return Err(refuse(format!(
-            "belongs to uid {}, not to the caller (uid {euid})",
-            meta.uid()
-        )));
-    }
-    // Blocking writes from here on; the checks passed, so truncating is safe.
-    // SAFETY: F_GETFL/F_SETFL on an fd we own.
-    let flags = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETFL) };
-    if flags < 0
-        || unsafe { libc::fcntl(file.as_raw_fd(), libc::F_SETFL, flags & !libc::O_NONBLOCK) } < 0
-    {
-        return Err(refuse(format!(
-            "fcntl: {}",
-            std::io::Error::last_os_error()
-        )));
-    }
-    file.set_len(0)
-        .map_err(|e| refuse(format!("truncating it: {e}")))?;
+    let file = super::host_output::open(path, super::host_output::Existing::Truncate).map_err(
+        |mut reason| {
+            if reason.starts_with("is a symbolic link") {
+                // `--report /dev/stdout` is the common case of a link that is meant.
+                reason.push_str(" (for standard output or another open file, use `--report-fd N`)");
+            }
+            ExecError::ReportFile {
+                path: path.to_path_buf(),
+                reason,
+            }
+        },
+    )?;
     Ok(ReportFile {
         path: path.to_path_buf(),
         file,
@@ -216,18 +167,7 @@ impl ReportFile {
         use std::os::unix::fs::FileExt;
         self.file.set_len(0)?;
         self.file.write_all_at(data, 0)?;
-        // Only a look, never a follow: warn when the name no longer leads to the file the
-        // report went into (the payload renamed or replaced it).
-        use std::os::unix::fs::MetadataExt;
-        let ours = self.file.metadata()?;
-        let now = std::fs::symlink_metadata(&self.path);
-        if !now.is_ok_and(|m| m.dev() == ours.dev() && m.ino() == ours.ino()) {
-            crate::log::warn(&format!(
-                "the report file {} was replaced during the run; the report went to the \
-                 file opened before the run, which is no longer at that path",
-                self.path.display()
-            ));
-        }
+        super::host_output::warn_if_replaced(&self.path, &self.file, "report file");
         Ok(())
     }
 }

@@ -62,12 +62,34 @@ pub fn main(args: LearnArgs) -> i32 {
             return EXIT_LEARN;
         }
     };
+    // Opened before the payload runs: it may write the directories these files are in
+    // (see exec::host_output), so they are never opened by name afterwards.
+    let open_output = |path: &PathBuf, what: &str| {
+        crate::exec::host_output::open(path, crate::exec::host_output::Existing::Truncate)
+            .map_err(|e| log::error(&format!("learn: {what} {}: {e}", path.display())))
+    };
+    let Ok(output) = args
+        .output
+        .as_ref()
+        .map(|p| open_output(p, "--output"))
+        .transpose()
+    else {
+        return EXIT_LEARN;
+    };
+    let Ok(log_file) = args
+        .log
+        .as_ref()
+        .map(|p| open_output(p, "--log"))
+        .transpose()
+    else {
+        return EXIT_LEARN;
+    };
     let (events, logs, status) = if args.from_log.is_empty() {
         if args.command.is_empty() {
             log::error("learn: give a command after `--`, or logs with --from-log");
             return EXIT_LEARN;
         }
-        match observe(&profile, &host, &args) {
+        match observe(&profile, &host, &args, log_file) {
             Ok((events, status)) => (events, 1, status),
             Err(e) => {
                 log::error(&format!("learn: {e}"));
@@ -96,14 +118,16 @@ pub fn main(args: LearnArgs) -> i32 {
     };
     let learned = super::generalise::generalise(&events, args.allow_dangerous);
     let patch = super::patch::render(&learned, &plan, &extends_name(&profile, &args), logs);
-    match &args.output {
-        Some(path) => {
-            if let Err(e) = std::fs::write(path, &patch.text) {
+    match (output, &args.output) {
+        (Some(mut file), Some(path)) => {
+            use std::io::Write;
+            if let Err(e) = file.write_all(patch.text.as_bytes()) {
                 log::error(&format!("{}: {e}", path.display()));
                 return EXIT_LEARN;
             }
+            crate::exec::host_output::warn_if_replaced(path, &file, "learned profile");
         }
-        None => print!("{}", patch.text),
+        _ => print!("{}", patch.text),
     }
     status
 }
@@ -130,6 +154,7 @@ fn observe(
     profile: &str,
     host: &HostFacts,
     args: &LearnArgs,
+    log_file: Option<std::fs::File>,
 ) -> std::io::Result<(Vec<Event>, i32)> {
     let exe = std::env::current_exe()?;
     let mut argv = vec![
@@ -148,9 +173,11 @@ fn observe(
         pwd: host.cwd.display().to_string(),
     }];
     events.extend(traced.events);
-    if let Some(path) = &args.log {
+    if let (Some(mut file), Some(path)) = (log_file, &args.log) {
+        use std::io::Write;
         let text: String = events.iter().map(|e| event::to_line(e) + "\n").collect();
-        std::fs::write(path, text)?;
+        file.write_all(text.as_bytes())?;
+        crate::exec::host_output::warn_if_replaced(path, &file, "learn log");
     }
     Ok((events, traced.status))
 }

@@ -41,13 +41,11 @@ impl Egress {
         };
         let resolver = Resolver::from_supervisor_env();
         let log = match net_log {
+            // Opened before the payload starts, never following a link (see host_output).
             Some(p) => Some(
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(p)
+                crate::exec::host_output::open(p, crate::exec::host_output::Existing::Append)
                     .map_err(|e| {
-                        std::io::Error::new(e.kind(), format!("--net-log {}: {e}", p.display()))
+                        std::io::Error::other(format!("--net-log {}: {e}", p.display()))
                     })?,
             ),
             None => None,
