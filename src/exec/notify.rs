@@ -117,6 +117,11 @@ pub struct NotifyRelay {
     out: OwnedFd,
     target: String,
     dir: PathBuf,
+    /// `dir` and its parent, opened (without following links) before the payload runs:
+    /// the socket and its directory are removed through them once the payload runs, since
+    /// a profile that binds the runtime directory writable lets it swap names there.
+    dir_fd: Option<OwnedFd>,
+    parent_fd: Option<OwnedFd>,
     host_path: PathBuf,
     unlinked: bool,
     signal_fd: Option<OwnedFd>,
@@ -179,6 +184,25 @@ fn private_dir(dir: &Path, euid: u32) -> Result<(), NotifyError> {
     Ok(())
 }
 
+/// An O_PATH directory fd for `*at` calls; a symlink at `path` is refused (ELOOP/ENOTDIR).
+fn open_dir_nofollow(path: &Path) -> std::io::Result<OwnedFd> {
+    use std::os::fd::FromRawFd;
+    let c = CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))?;
+    // SAFETY: NUL-terminated path; the returned fd is ours.
+    let fd = unsafe {
+        libc::open(
+            c.as_ptr(),
+            libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: a fresh fd nobody else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
 impl NotifyRelay {
     /// Set up the relay towards `notify_socket` (the plan's `systemd.notify_socket`).
     pub fn new(notify_socket: &str) -> Result<NotifyRelay, NotifyError> {
@@ -228,10 +252,13 @@ impl NotifyRelay {
         std::fs::set_permissions(&host_path, std::fs::Permissions::from_mode(0o666))
             .map_err(io_err("chmod", &host_path))?;
         let out = socket().map_err(io_err("socket", Path::new(target)))?;
+        let parent = dir.parent().unwrap_or(Path::new("/"));
         Ok(NotifyRelay {
             sock,
             out,
             target: target.to_string(),
+            dir_fd: Some(open_dir_nofollow(&dir).map_err(io_err("open", &dir))?),
+            parent_fd: Some(open_dir_nofollow(parent).map_err(io_err("open", parent))?),
             dir,
             host_path,
             unlinked: false,
@@ -261,9 +288,23 @@ impl NotifyRelay {
     /// mount keeps the socket reachable inside the sandbox.
     pub fn sandbox_ready(&mut self) {
         if !self.unlinked {
-            let _ = std::fs::remove_file(&self.host_path);
-            let _ = std::fs::remove_dir(&self.dir);
             self.unlinked = true;
+            let (Some(dir), Some(parent)) = (self.dir_fd.take(), self.parent_fd.take()) else {
+                return;
+            };
+            let name = self
+                .dir
+                .file_name()
+                .and_then(|n| CString::new(n.as_bytes()).ok());
+            // SAFETY: valid dirfds and NUL-terminated names. The socket goes from the
+            // directory inode opened before the run; the directory by name from its parent,
+            // and AT_REMOVEDIR refuses a symlink put in its place (ENOTDIR).
+            unsafe {
+                libc::unlinkat(dir.as_raw_fd(), c"notify".as_ptr(), 0);
+                if let Some(name) = name {
+                    libc::unlinkat(parent.as_raw_fd(), name.as_ptr(), libc::AT_REMOVEDIR);
+                }
+            }
         }
     }
 

@@ -192,3 +192,33 @@ fn a_bad_notify_socket_leaves_nothing_behind() {
         Err(NotifyError::UnsupportedAddress(_))
     ));
 }
+
+#[test]
+fn cleanup_after_the_payload_started_follows_no_swapped_name() {
+    let (_systemd, systemd_path) = fake_systemd();
+    let mut relay = NotifyRelay::new(systemd_path.to_str().unwrap()).unwrap();
+    let host_path = relay.host_path().to_path_buf();
+    let dir = host_path.parent().unwrap().to_path_buf();
+    // What a payload with the runtime directory bound writable could do once it runs:
+    // move the relay directory away and put a link to a victim directory in its place.
+    let moved = dir.with_extension("moved");
+    let victim = dir.with_extension("victim");
+    std::fs::create_dir(&victim).unwrap();
+    std::fs::write(victim.join("notify"), b"keep").unwrap();
+    std::fs::rename(&dir, &moved).unwrap();
+    std::os::unix::fs::symlink(&victim, &dir).unwrap();
+    relay.sandbox_ready();
+    let victim_kept = std::fs::read(victim.join("notify"));
+    let socket_gone = !moved.join("notify").exists();
+    let link_kept = std::fs::symlink_metadata(&dir).is_ok_and(|m| m.file_type().is_symlink());
+    let _ = std::fs::remove_file(&dir);
+    let _ = std::fs::remove_dir_all(&moved);
+    let _ = std::fs::remove_dir_all(&victim);
+    assert_eq!(
+        victim_kept.unwrap(),
+        b"keep",
+        "unlinked through the planted link"
+    );
+    assert!(socket_gone, "the relay's own socket was not removed");
+    assert!(link_kept, "AT_REMOVEDIR must refuse the link");
+}
