@@ -372,14 +372,25 @@ fn tmpfs_target_renamed_away_fails_or_lands_inside() {
             "[[mount]]\ntype = \"tmpfs\"\ntarget = \"/shared/t\"\n",
         );
         let attack_racer = Attack::RenameAway("t");
+        // A launch that ran must have its tmpfs at /shared/t (another device than /shared),
+        // not on a directory renamed away nor missing.
+        let on_target =
+            "test \"$(stat -c %d /shared/t)\" != \"$(stat -c %d /shared)\" && echo mounted";
         race(
             arena,
             &profile,
             who,
-            &["/bin/true"],
+            &["/bin/sh", "-c", on_target],
             &[attack_racer],
             || arena.reset(&["t", "t.gone"], &[], who),
-            |_, _| {},
+            |i, out| {
+                assert_eq!(
+                    String::from_utf8_lossy(&out.stdout),
+                    "mounted\n",
+                    "launch {i}: the tmpfs is not at /shared/t: {}",
+                    stderr(out)
+                )
+            },
         )
     });
 }
