@@ -34,15 +34,24 @@ const SECRET: &str = "secret\n";
 
 /// A test directory with a tmpfs over it, in this thread's private mount namespace:
 /// `etc/shadow` (the victim, mode 0600) and `shared/` (the directory both sandboxes write).
+///
+/// Not under /tmp (nor /mnt): the executor attaches the new root at /tmp before the mounts
+/// are made, so in the child an absolute link into the host's /tmp resolves into the new
+/// root instead, and a victim there could never be reached: the tests could not fail.
 struct Arena {
     dir: PathBuf,
-    _keep: TempDir,
 }
 
 impl Arena {
     fn new(tag: &str, owner: Option<(u32, u32)>) -> Arena {
-        let keep = TempDir::new(tag);
-        let dir = keep.path().to_path_buf();
+        static N: AtomicU64 = AtomicU64::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let dir = PathBuf::from(format!(
+            "/var/tmp/stockade-test-{tag}-{}-{n}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, PermissionsExt::from_mode(0o755)).unwrap();
         let c = |p: &Path| CString::new(p.as_os_str().as_encoded_bytes()).unwrap();
         // SAFETY: plain syscalls on NUL-terminated strings.
         unsafe {
@@ -70,7 +79,7 @@ impl Arena {
         std::fs::set_permissions(dir.join("etc/shadow"), PermissionsExt::from_mode(0o600)).unwrap();
         std::fs::create_dir(dir.join("shared")).unwrap();
         std::fs::set_permissions(dir.join("shared"), PermissionsExt::from_mode(0o777)).unwrap();
-        let arena = Arena { dir, _keep: keep };
+        let arena = Arena { dir };
         arena.chown(owner);
         arena
     }
@@ -144,6 +153,7 @@ impl Drop for Arena {
         let c = CString::new(self.dir.as_os_str().as_encoded_bytes()).unwrap();
         // SAFETY: unmounting our own tmpfs (lazily: a straggler may still hold it).
         unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) };
+        let _ = std::fs::remove_dir(&self.dir);
     }
 }
 
@@ -362,14 +372,25 @@ fn tmpfs_target_renamed_away_fails_or_lands_inside() {
             "[[mount]]\ntype = \"tmpfs\"\ntarget = \"/shared/t\"\n",
         );
         let attack_racer = Attack::RenameAway("t");
+        // A launch that ran must have its tmpfs at /shared/t (another device than /shared),
+        // not on a directory renamed away nor missing.
+        let on_target =
+            "test \"$(stat -c %d /shared/t)\" != \"$(stat -c %d /shared)\" && echo mounted";
         race(
             arena,
             &profile,
             who,
-            &["/bin/true"],
+            &["/bin/sh", "-c", on_target],
             &[attack_racer],
             || arena.reset(&["t", "t.gone"], &[], who),
-            |_, _| {},
+            |i, out| {
+                assert_eq!(
+                    String::from_utf8_lossy(&out.stdout),
+                    "mounted\n",
+                    "launch {i}: the tmpfs is not at /shared/t: {}",
+                    stderr(out)
+                )
+            },
         )
     });
 }

@@ -64,7 +64,7 @@ impl Child<'_> {
                 call: f.call as u32,
                 errno: f.errno as i32,
                 data: if fresh { u64::from(call) } else { 0 },
-                data2: u64::from(index),
+                data2: u64::from(if fresh { index } else { f.at }),
             },
         );
         exit(EXIT_SETUP_FAILURE)

@@ -53,10 +53,11 @@ pub enum Call {
     CloseRange,
     OpenHostPath,
     VerifyMount,
+    SandboxPath,
 }
 
 impl Call {
-    const ALL: [Call; 37] = [
+    const ALL: [Call; 38] = [
         Call::Mount,
         Call::OpenTree,
         Call::MoveMount,
@@ -94,6 +95,7 @@ impl Call {
         Call::CloseRange,
         Call::OpenHostPath,
         Call::VerifyMount,
+        Call::SandboxPath,
     ];
 
     /// `mount(2)`-style name.
@@ -136,6 +138,7 @@ impl Call {
             Call::CloseRange => "close_range(2)",
             Call::OpenHostPath => "host path, RESOLVE_NO_SYMLINKS: openat2(2)",
             Call::VerifyMount => "checking the mount landed on its target: fstat(2)",
+            Call::SandboxPath => "path in the sandbox, RESOLVE_NO_SYMLINKS: openat2(2)",
         }
     }
 
@@ -144,16 +147,26 @@ impl Call {
     }
 }
 
-/// A failure inside the child: which syscall, which errno.
+/// A failure inside the child: which syscall, which errno, and for a step that walks a
+/// list of paths, the index of the one it failed on (sent as the record's `data2`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Fail {
     pub call: Call,
     pub errno: Errno,
+    pub at: u32,
 }
 
 impl Fail {
     pub fn new(call: Call, errno: Errno) -> Fail {
-        Fail { call, errno }
+        Fail { call, errno, at: 0 }
+    }
+
+    /// The same failure, on entry `index` of the step's path list.
+    pub fn at(self, index: usize) -> Fail {
+        Fail {
+            at: index as u32,
+            ..self
+        }
     }
 }
 

@@ -36,6 +36,7 @@ pub mod pivot;
 pub mod prepare;
 pub mod protect;
 pub mod report;
+mod sandbox_paths;
 pub mod signals;
 pub mod spawn;
 pub mod supervisor;
@@ -328,7 +329,7 @@ fn launch_in(
             .process
             .timeout_ms
             .map(|t| started + Duration::from_millis(t.max(SETUP_TIMEOUT_FLOOR_MS)));
-        let failure = read_records(plan, pipes.rec_r, rep, setup_deadline);
+        let failure = read_records(plan, &prep, pipes.rec_r, rep, setup_deadline);
         if let Some(r) = relay.as_mut() {
             // The child mounted the relay socket (or failed): the host path can go.
             r.sandbox_ready();
@@ -472,6 +473,7 @@ fn parent_steps(
 /// reported as a failure; the caller then kills the child.
 fn read_records(
     plan: &Plan,
+    prep: &prepare::Prepared,
     fd: RawFd,
     rep: &mut RunReport,
     deadline: Option<Instant>,
@@ -535,7 +537,10 @@ fn read_records(
             }
             _ => {
                 last_child_step = rec.step as usize;
-                failure = Some(to_error(plan, rec));
+                failure = Some(
+                    sandbox_paths::describe(plan, prep, &rec)
+                        .unwrap_or_else(|| to_error(plan, rec)),
+                );
             }
         }
     }

@@ -101,6 +101,7 @@ pub fn overlay(
         Err(Fail {
             call: Call::Fsconfig,
             errno: Errno::EINVAL,
+            ..
         }) => configure(userns, &fds, n, Some(&mut scratch.joined)),
         r => r,
     }

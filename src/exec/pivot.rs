@@ -3,11 +3,11 @@
 //! read-only paths). After pivot_root, plain path lookups are confined to the new root.
 
 use super::error::{Call, Ctx, Fail};
-use super::mounts::{self, Fd};
+use super::mounts;
 use super::prepare::Prepared;
+use super::sandbox_paths;
 use super::sys::{self, MOUNT_ATTR_RDONLY};
 use nix::errno::Errno;
-use std::ffi::CStr;
 use std::os::fd::RawFd;
 
 /// pivot_root into `root` and detach the old root.
@@ -25,39 +25,35 @@ pub fn pivot(root: RawFd) -> Result<(), Fail> {
     Ok(())
 }
 
-fn open_path(p: &CStr) -> Result<Option<Fd>, Fail> {
-    // SAFETY: NUL-terminated path.
-    match sys::cvt(unsafe { libc::open(p.as_ptr(), libc::O_PATH | libc::O_CLOEXEC) }) {
-        Ok(fd) => Ok(Some(Fd(fd))),
-        // Missing paths are ignored: the profile masks what exists.
-        Err(Errno::ENOENT) => Ok(None),
-        Err(e) => Err(Fail::new(Call::Open, e)),
-    }
-}
-
 /// Remount the root read-only. Only the root mount: binds below keep their own flags.
 pub fn root_read_only() -> Result<(), Fail> {
-    let root = open_path(c"/")?.ok_or(Fail::new(Call::Open, Errno::ENOENT))?;
+    let root = sandbox_paths::open(c"/", 0)?.ok_or(Fail::new(Call::Open, Errno::ENOENT))?;
     sys::mount_setattr_fd(root.0, false, MOUNT_ATTR_RDONLY).ctx(Call::MountSetattr)
 }
 
-/// Mask `prep.masked` (each with its prepared /dev/null clone).
+/// Mask `prep.masked` (each with its prepared /dev/null clone). Each path is opened
+/// without following any symlink ([`sandbox_paths`]): a link fails the launch.
 pub fn mask_paths(prep: &mut Prepared) -> Result<(), Fail> {
     for k in 0..prep.masked.len() {
         let null = prep.mask_null_fds[k];
         prep.mask_null_fds[k] = -1;
-        match open_path(&prep.masked[k])? {
-            Some(t) => mounts::mask(t.0, null)?,
-            None => sys::close(null),
+        match sandbox_paths::open(&prep.masked[k], k) {
+            Ok(Some(t)) => mounts::mask(t.0, null)?,
+            Ok(None) => sys::close(null),
+            Err(f) => {
+                sys::close(null);
+                return Err(f);
+            }
         }
     }
     Ok(())
 }
 
-/// Bind each read-only path onto itself, read-only recursively.
+/// Bind each read-only path onto itself, read-only recursively (opened like the masked
+/// paths).
 pub fn read_only_paths(prep: &Prepared) -> Result<(), Fail> {
-    for p in &prep.read_only {
-        if let Some(t) = open_path(p)? {
+    for (k, p) in prep.read_only.iter().enumerate() {
+        if let Some(t) = sandbox_paths::open(p, k)? {
             mounts::rebind_with(t.0, MOUNT_ATTR_RDONLY)?;
         }
     }

@@ -18,8 +18,9 @@
 //!   follow whatever it planted.
 
 use super::error::{Call, Fail};
-use super::mounts::{self, Fd};
+use super::mounts;
 use super::prepare::Prepared;
+use super::sandbox_paths;
 use super::sys::{self, MOUNT_ATTR_RDONLY};
 use super::ExecError;
 use crate::plan::Plan;
@@ -254,20 +255,18 @@ impl Placeholders {
     }
 }
 
-/// The child's step: bind each protected path onto itself read-only.
+/// The child's step: bind each protected path onto itself read-only. Every path is
+/// opened without following any symlink ([`sandbox_paths`]): a link planted in the
+/// writable tree after [`resolve`] (in any component, not only the last) fails the launch
+/// instead of moving the protection elsewhere. Failures carry the index into
+/// `protected_file_binds` followed by `protected`.
 pub fn protect_paths(prep: &Prepared) -> Result<(), Fail> {
-    for t in &prep.protected_file_binds {
+    let n = prep.protected_file_binds.len();
+    for (k, t) in prep.protected_file_binds.iter().enumerate() {
         // Skipped before the clone as a file; a directory mounted there now means the
         // source was swapped in between, and its contents would go unprotected.
-        // SAFETY: NUL-terminated path; the fd is closed by Fd.
-        let fd = sys::cvt(unsafe {
-            libc::open(
-                t.as_ptr(),
-                libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC,
-            )
-        })
-        .map_err(|e| Fail::new(Call::Open, e))?;
-        let fd = Fd(fd);
+        let fd =
+            sandbox_paths::open(t, k)?.ok_or(Fail::new(Call::SandboxPath, Errno::ENOENT).at(k))?;
         // SAFETY: zeroed stat is a valid out buffer; fstat on an fd we own.
         let mut st: libc::stat = unsafe { std::mem::zeroed() };
         sys::cvt(unsafe { libc::fstat(fd.0, &mut st) }).map_err(|e| Fail::new(Call::Open, e))?;
@@ -275,23 +274,10 @@ pub fn protect_paths(prep: &Prepared) -> Result<(), Fail> {
             return Err(Fail::new(Call::Open, Errno::EISDIR));
         }
     }
-    for p in &prep.protected {
-        // SAFETY: NUL-terminated path.
-        let fd = sys::cvt(unsafe {
-            libc::open(
-                p.as_ptr(),
-                libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC,
-            )
-        })
-        .map_err(|e| Fail::new(Call::Open, e))?;
-        let fd = Fd(fd);
-        // SAFETY: zeroed stat is a valid out buffer; fstat on an fd we own.
-        let mut st: libc::stat = unsafe { std::mem::zeroed() };
-        sys::cvt(unsafe { libc::fstat(fd.0, &mut st) }).map_err(|e| Fail::new(Call::Open, e))?;
-        // Resolved before the clone; a symlink now means the tree changed under us.
-        if is(&st, libc::S_IFLNK) {
-            return Err(Fail::new(Call::Open, Errno::ELOOP));
-        }
+    for (k, p) in prep.protected.iter().enumerate() {
+        // Made to exist before the clone: missing now means the tree changed under us.
+        let fd = sandbox_paths::open(p, n + k)?
+            .ok_or(Fail::new(Call::SandboxPath, Errno::ENOENT).at(n + k))?;
         mounts::rebind_with(fd.0, MOUNT_ATTR_RDONLY)?;
     }
     Ok(())
