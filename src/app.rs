@@ -151,6 +151,18 @@ fn run(
     command: Vec<String>,
 ) -> i32 {
     let name = profile.unwrap_or_else(|| "builtin:strict".to_owned());
+    if command.is_empty() && name.starts_with("builtin:") {
+        // A built-in profile has no command of its own: pointing into its source would not
+        // tell the user what to type.
+        log::error(&format!(
+            "no command to run ({name} has none of its own)\n\
+             usage: stockade run [PROFILE] [--] CMD [ARGS...]\n\
+             e.g.:  stockade run -- make -j2        (builtin:strict: the current directory \
+             writable, no network)\n       \
+             stockade run profiles/cargo-build.toml   (a profile with its own command)"
+        ));
+        return EXIT_LAUNCHER;
+    }
     let host = HostFacts::probe();
     let opts = CompileOptions {
         command: (!command.is_empty()).then_some(command),

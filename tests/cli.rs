@@ -266,3 +266,25 @@ fn unknown_subcommands_and_options_are_usage_errors() {
     let out = util::stockade(&["check", "--format", "yaml", GOOD]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn run_without_a_command_prints_the_usage_not_a_builtin_location() {
+    for args in [
+        &["run"][..],
+        &["run", "builtin:minimal"],
+        &["run", "builtin:strict", "--"],
+    ] {
+        let out = util::stockade(args);
+        let err = util::text(&out.stderr);
+        assert_eq!(out.status.code(), Some(125), "{args:?}: {err}");
+        assert!(
+            err.contains("usage: stockade run [PROFILE] [--] CMD"),
+            "{err}"
+        );
+        assert!(err.contains("stockade run -- make -j2"), "{err}");
+        assert!(
+            !err.contains("builtin:minimal:"),
+            "points into a built-in: {err}"
+        );
+    }
+}
