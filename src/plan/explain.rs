@@ -65,6 +65,27 @@ pub fn describe_mount(m: &super::MountPlan) -> String {
         MountOp::Proc { unmasked: true } => {
             let _ = write!(s, " {} (unmasked)", m.target.display());
         }
+        // Every value a reviewer needs: how big a tmpfs may grow, who may write where.
+        MountOp::Tmpfs { size, mode } => {
+            let _ = write!(s, " {}, mode {mode:04o}", m.target.display());
+            match size {
+                Some(b) => {
+                    let _ = write!(s, ", size {}", crate::units::format_size(*b));
+                }
+                None => s.push_str(", size half of RAM (the kernel's default)"),
+            }
+        }
+        MountOp::Dir { mode } => {
+            let _ = write!(s, " {}, mode {mode:04o}", m.target.display());
+        }
+        MountOp::File { content, mode } => {
+            let _ = write!(
+                s,
+                " {}, mode {mode:04o}, {} bytes",
+                m.target.display(),
+                content.len()
+            );
+        }
         _ => {
             let _ = write!(s, " {}", m.target.display());
         }
