@@ -217,3 +217,41 @@ fn exported_bundles_run_rootless_under_runc_and_crun() {
         );
     }
 }
+
+/// A program in a new bind under builtin:strict: Landlock refuses the execve, and the error
+/// names the key that would allow it. With that key added, the same program runs.
+#[test]
+fn an_execve_refused_by_landlock_names_the_exec_key() {
+    if need_sandbox() {
+        return;
+    }
+    let dir = TempDir::new("gaps-llexec");
+    let tools = dir.join("tools");
+    std::fs::create_dir_all(&tools).expect("tools dir");
+    std::fs::copy("/bin/true", tools.join("mytrue")).expect("copy true");
+    let proj = dir.join("proj");
+    std::fs::create_dir_all(&proj).expect("project dir");
+    let body = |extra: &str| {
+        format!(
+            "extends = [\"builtin:strict\"]\n[[mount]]\ntype = \"bind\"\nsource = \"{}\"\n\
+             target = \"/opt/tools\"\nread-only = true\n{extra}",
+            tools.display()
+        )
+    };
+    let p = dir.profile("no-exec.toml", &body(""));
+    let out = TestCommand::run(&p, &["/opt/tools/mytrue"])
+        .current_dir(&proj)
+        .output();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(126), "{err}");
+    assert!(
+        err.contains("Landlock: no `landlock.exec` entry covers /opt/tools/mytrue"),
+        "{err}"
+    );
+    assert!(err.contains("exec = [\"/opt/tools\"]"), "{err}");
+    let p = dir.profile("exec.toml", &body("[landlock]\nexec = [\"/opt/tools\"]\n"));
+    let out = TestCommand::run(&p, &["/opt/tools/mytrue"])
+        .current_dir(&proj)
+        .output();
+    assert!(out.status.success(), "{}", stderr(&out));
+}

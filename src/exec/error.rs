@@ -302,7 +302,7 @@ pub enum ExecError {
         call: &'static str,
         errno: Errno,
     },
-    #[error("step {index}/{total} ({desc}): {call}: {errno:?} ({})", if *.not_found { "command not found" } else { "not executable" })]
+    #[error("step {index}/{total} ({desc}): {call}: {errno:?} ({}){hint}", if *.not_found { "command not found" } else { "not executable" })]
     Exec {
         index: usize,
         total: usize,
@@ -310,6 +310,8 @@ pub enum ExecError {
         call: &'static str,
         errno: Errno,
         not_found: bool,
+        /// Why, when the plan tells (a Landlock `exec` list that does not cover it); "" else.
+        hint: String,
     },
     #[error("timeout: the sandbox's setup took longer than the {after_ms} ms limit; killed it")]
     SetupTimeout { after_ms: u64 },

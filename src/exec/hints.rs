@@ -31,3 +31,31 @@ fn proc_refused() -> String {
         over.join(", ")
     )
 }
+
+/// An execve refused with EACCES under a Landlock ruleset that handles `execute`: name the
+/// key when no rule lets the program run (the error alone reads like a file-mode problem).
+pub fn exec_denied(plan: &crate::plan::Plan) -> String {
+    let Some(l) = &plan.landlock else {
+        return String::new();
+    };
+    let Some(program) = plan.process.argv.first().map(std::path::Path::new) else {
+        return String::new();
+    };
+    if !program.is_absolute() || !l.handled_fs.iter().any(|r| r == "execute") {
+        return String::new();
+    }
+    let allowed = l
+        .paths
+        .iter()
+        .any(|p| program.starts_with(&p.path) && p.access.iter().any(|r| r == "execute"));
+    if allowed {
+        return String::new();
+    }
+    let dir = program.parent().unwrap_or(program);
+    format!(
+        "; Landlock: no `landlock.exec` entry covers {}: add its directory \
+         (`[landlock] exec = [\"{}\"]`; lists from `extends` accumulate)",
+        program.display(),
+        dir.display()
+    )
+}

@@ -583,6 +583,11 @@ fn to_error(plan: &Plan, rec: Record) -> ExecError {
             call,
             errno,
             not_found: matches!(errno, Errno::ENOENT | Errno::ENOTDIR),
+            hint: if errno == Errno::EACCES {
+                hints::exec_denied(plan)
+            } else {
+                String::new()
+            },
         },
         Some(step) => ExecError::Step {
             index: rec.step as usize + 1,
