@@ -99,10 +99,12 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Option<Namespaces>) -> Option<Fs>
     // Indices of the file and symlink mounts so far: only they can hide a later target, and
     // checking every earlier mount made 1000 mounts cost 500 000 comparisons.
     let mut leaves: Vec<usize> = Vec::new();
+    let mut targets = super::mount_hiding::Targets::default();
     for (i, m) in mounts_in.iter().enumerate() {
         if let Some(plan) = mount(cx, &format!("mount[{i}]"), m) {
             check_target(cx, &format!("mount[{i}].target"), &plan, &mounts, &leaves);
             super::mount_safety::check(cx, &format!("mount[{i}]"), m, &plan, &mounts);
+            targets.add(cx, i, &plan);
             if is_leaf(&plan) {
                 leaves.push(mounts.len());
             }

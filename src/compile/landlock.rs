@@ -152,6 +152,24 @@ pub fn compile(cx: &mut Ctx, p: &Profile, fs: &Option<Fs>) -> Option<LandlockPla
             let Some(path) = cx.abs_path(&k, raw) else {
                 continue;
             };
+            if let Some((hidden, by)) = fs
+                .as_ref()
+                .and_then(|f| super::mount_hiding::hidden_landlock_path(&f.mounts, &path))
+            {
+                cx.error(
+                    &k,
+                    format!(
+                        "`{}` will not exist: the mount at `{}` that provides it is hidden by \
+                         the later mount at `{}`",
+                        path.display(),
+                        hidden.display(),
+                        by.display()
+                    ),
+                    Some(
+                        "mounts apply in order: put the mount of the parent directory first".into(),
+                    ),
+                );
+            }
             if let Some(fs) = fs {
                 if !fs.can_see(&path) {
                     cx.error(

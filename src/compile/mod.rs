@@ -14,6 +14,7 @@ mod env;
 mod filesystem;
 mod host_paths;
 mod landlock;
+mod mount_hiding;
 mod mount_safety;
 mod namespaces;
 mod phases;

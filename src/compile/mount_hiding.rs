@@ -1,0 +1,89 @@
+//! Mounts that cover earlier ones. Mounts are applied in order, so a later mount at or
+//! above an earlier mount's target hides it: a tmpfs at `/tmp` after a bind under `/tmp`
+//! leaves the bind unreachable, and a second tmpfs at `/tmp` (to give it a size) is stacked
+//! over the first. Both are located warnings at `check`; a Landlock path that only a hidden
+//! mount provided is an error, since the run would fail opening it.
+
+use super::Ctx;
+use crate::plan::{MountOp, MountPlan};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The targets of the mounts so far, each with its last mount's index (`mount[N]`).
+#[derive(Default)]
+pub struct Targets {
+    by_target: BTreeMap<PathBuf, usize>,
+}
+
+impl Targets {
+    /// Warn about every earlier mount that `plan` (at `mount[index]`) hides, then record it.
+    pub fn add(&mut self, cx: &mut Ctx, index: usize, plan: &MountPlan) {
+        // Paths order component by component, so everything beneath a target sorts right
+        // after it: one range scan instead of a comparison with every earlier mount.
+        let hidden: Vec<(PathBuf, usize)> = self
+            .by_target
+            .range(plan.target.clone()..)
+            .take_while(|(t, _)| t.starts_with(&plan.target))
+            .map(|(t, i)| (t.clone(), *i))
+            .collect();
+        for (target, i) in hidden {
+            let (what, help) = if target == plan.target {
+                (
+                    format!(
+                        "is stacked over the earlier mount[{i}] at the same target `{}`: only \
+                         the later one is visible",
+                        target.display()
+                    ),
+                    "keep one mount per target (a child profile cannot change an inherited \
+                     mount; write the one it needs)",
+                )
+            } else {
+                (
+                    format!(
+                        "hides the earlier mount[{i}] at `{}`, which lies beneath it",
+                        target.display()
+                    ),
+                    "mounts apply in order: put the mount of the parent directory first",
+                )
+            };
+            cx.warn(
+                &format!("mount[{index}].target"),
+                format!("`{}` {what}", plan.target.display()),
+                Some(help.into()),
+            );
+            self.by_target.remove(&target);
+        }
+        self.by_target.insert(plan.target.clone(), index);
+    }
+}
+
+/// A fresh filesystem: nothing beneath its target exists until something creates it.
+fn is_fresh(m: &MountPlan) -> bool {
+    matches!(
+        m.op,
+        MountOp::Tmpfs { .. }
+            | MountOp::Proc { .. }
+            | MountOp::Dev
+            | MountOp::Devpts
+            | MountOp::Mqueue
+    )
+}
+
+/// For a Landlock path: the hidden mount that provided it and the fresh mount that hides
+/// it, when the path lies beneath both (and so will not exist in the sandbox).
+pub fn hidden_landlock_path(mounts: &[MountPlan], path: &Path) -> Option<(PathBuf, PathBuf)> {
+    // The last mount covering the path decides what is there.
+    let (last, covering) = mounts
+        .iter()
+        .enumerate()
+        .rev()
+        .find(|(_, m)| path.starts_with(&m.target))?;
+    if !is_fresh(covering) || path == covering.target {
+        return None;
+    }
+    let provider = mounts[..last]
+        .iter()
+        .rev()
+        .find(|m| path.starts_with(&m.target) && m.target.starts_with(&covering.target))?;
+    Some((provider.target.clone(), covering.target.clone()))
+}
