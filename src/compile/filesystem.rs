@@ -104,6 +104,7 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Option<Namespaces>) -> Option<Fs>
         if let Some(plan) = mount(cx, &format!("mount[{i}]"), m) {
             check_target(cx, &format!("mount[{i}].target"), &plan, &mounts, &leaves);
             super::mount_safety::check(cx, &format!("mount[{i}]"), m, &plan, &mounts);
+            super::mount_hiding::check_created_entry(cx, i, &plan, &mounts);
             targets.add(cx, i, &plan);
             if is_leaf(&plan) {
                 leaves.push(mounts.len());

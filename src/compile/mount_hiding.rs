@@ -87,3 +87,41 @@ pub fn hidden_landlock_path(mounts: &[MountPlan], path: &Path) -> Option<(PathBu
         .find(|m| path.starts_with(&m.target) && m.target.starts_with(&covering.target))?;
     Some((provider.target.clone(), covering.target.clone()))
 }
+
+/// A `file`, `dir` or `symlink` mount creates its entry in whatever tree holds its target:
+/// beneath a read-only mount that fails at run time with EROFS. Said at `check` instead.
+pub fn check_created_entry(cx: &mut Ctx, index: usize, plan: &MountPlan, earlier: &[MountPlan]) {
+    let creates = matches!(
+        plan.op,
+        MountOp::File { .. } | MountOp::Dir { .. } | MountOp::Symlink { .. }
+    );
+    if !creates {
+        return;
+    }
+    let Some(holder) = earlier
+        .iter()
+        .rev()
+        .find(|m| plan.target.starts_with(&m.target) && plan.target != m.target)
+    else {
+        return;
+    };
+    // Only a read-only bind is read-only from the moment it is attached (verified: EROFS).
+    if holder.flags.read_only && matches!(holder.op, MountOp::Bind { .. }) {
+        cx.error(
+            &format!("mount[{index}].target"),
+            format!(
+                "`{}` cannot be created: it lies beneath `{}`, which an earlier {} mount makes \
+                 read-only",
+                plan.target.display(),
+                holder.target.display(),
+                holder.op.kind_name()
+            ),
+            Some(format!(
+                "put it where the sandbox can write before the payload starts (a `tmpfs` \
+                 directory of its own, e.g. under /run), or bind a host file over `{}` \
+                 (type = \"bind\", read-only = true)",
+                plan.target.display()
+            )),
+        );
+    }
+}
