@@ -10,10 +10,11 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 # Build: libseccomp-dev, pkg-config. Tests: busybox-static (rootfs), uidmap (newuidmap),
-# crun/runc (OCI differential tests), python3-jsonschema, qemu + debootstrap (cgroup v2 VM).
+# crun/runc (OCI differential tests), podman (nesting in a container), python3-jsonschema,
+# qemu + debootstrap (cgroup v2 VM).
 PACKAGES=(libseccomp-dev pkg-config build-essential busybox-static uidmap crun runc
           python3 python3-jsonschema qemu-system-x86 debootstrap e2fsprogs xz-utils
-          bubblewrap hyperfine util-linux procps iproute2 curl openssl git)
+          bubblewrap hyperfine util-linux procps iproute2 curl openssl git podman)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

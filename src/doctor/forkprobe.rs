@@ -1,5 +1,6 @@
 //! Probes that try the real thing in a throw-away child: whether this process may create
-//! a user namespace (and map itself in it), a time namespace, and mount a fresh proc.
+//! a user namespace (and map itself in it), a time namespace, mount a fresh proc, and name
+//! a fresh UTS namespace.
 //!
 //! Reading sysctls says what should happen; only trying says what does (AppArmor, seccomp
 //! filters of an outer sandbox or container, a masked /proc, missing capabilities all
@@ -24,6 +25,8 @@ const STEPS: &[&str] = &[
     "mount proc on /proc",
     "write /proc/self/setgroups",
     "write /proc/self/gid_map",
+    "unshare(CLONE_NEWUTS)",
+    "sethostname(2)",
 ];
 
 /// Fork; run `body` in the child, which returns `Err((step index, errno))` or `Ok`.
@@ -187,5 +190,23 @@ pub fn proc_mount() -> ProbeResult {
                 None => Err((6, libc::EINTR)),
             }
         }
+    })
+}
+
+/// A hostname set in new user and UTS namespaces, as a profile with `filesystem.hostname`
+/// does. The kernel allows it (CAP_SYS_ADMIN over the new UTS namespace's owner); what
+/// refuses it is an outer seccomp filter: podman's and docker's default profiles return EPERM
+/// for sethostname(2) unless the container has CAP_SYS_ADMIN.
+pub fn hostname() -> ProbeResult {
+    let maps = SelfMaps::new();
+    in_child(&|| {
+        maps.enter()?;
+        unshare(9, libc::CLONE_NEWUTS)?;
+        let name = b"stockade-probe";
+        // SAFETY: a live buffer and its length.
+        check(
+            10,
+            libc::c_long::from(unsafe { libc::sethostname(name.as_ptr().cast(), name.len()) }),
+        )
     })
 }

@@ -59,6 +59,9 @@ pub fn needs(plan: &Plan, host: &HostReport) -> Vec<Need> {
     {
         out.push(proc_mount(plan, host));
     }
+    if plan.hostname.is_some() {
+        out.push(hostname(plan, host));
+    }
     if let Some(res) = &plan.resources {
         out.extend(resources(res, host));
     }
@@ -272,6 +275,27 @@ fn proc_mount(plan: &Plan, host: &HostReport) -> Need {
         "without `namespaces.pid` a proc mount needs CAP_SYS_ADMIN over the host's PID namespace"
     };
     n.fail(Verdict::Fails, reason, Some(hint))
+}
+
+fn hostname(plan: &Plan, host: &HostReport) -> Need {
+    let n = need(
+        "filesystem.hostname",
+        "sethostname(2) in the sandbox's UTS namespace",
+    );
+    let Some(err) = &host.hostname.error else {
+        return n;
+    };
+    // Root without a user namespace names the UTS namespace from the initial one, which the
+    // probe (run in a user namespace) does not model.
+    if !plan.namespaces.user && host.uid == 0 {
+        return n;
+    }
+    let hint = if host.nesting.seccomp_filtered {
+        "an outer seccomp filter refuses sethostname(2) (podman's and docker's default profiles do, without CAP_SYS_ADMIN): run the container with `--security-opt seccomp=unconfined` or a seccomp profile that allows sethostname, or leave `filesystem.hostname` out of the profile"
+    } else {
+        "leave `filesystem.hostname` out of the profile, or check the user namespace probe above"
+    };
+    n.fail(Verdict::Fails, err.clone(), Some(hint))
 }
 
 fn resources(res: &crate::plan::ResourcePlan, host: &HostReport) -> Vec<Need> {

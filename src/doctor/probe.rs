@@ -19,6 +19,8 @@ pub struct HostReport {
     pub seccomp_actions: Vec<String>,
     pub time_namespaces: Probe,
     pub proc_mount: ProcMount,
+    /// Tried: sethostname(2) in new user and UTS namespaces.
+    pub hostname: Probe,
     pub systemd: Systemd,
     pub pasta: Option<String>,
     pub nesting: Nesting,
@@ -149,6 +151,7 @@ pub fn host() -> HostReport {
                 &std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default(),
             ),
         },
+        hostname: forkprobe::hostname().into(),
         systemd: systemd(),
         pasta: which("pasta"),
         nesting: nesting(),

@@ -89,6 +89,7 @@ pub fn text(h: &HostReport, profiles: &[ProfileReport]) -> String {
             h.proc_mount.overmounted.join(", ")
         );
     }
+    probe_line(&mut o, "hostname in a new UTS namespace", &h.hostname);
     let s = &h.systemd;
     let _ = writeln!(
         o,

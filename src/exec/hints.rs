@@ -8,6 +8,9 @@ pub fn step_hint(desc: &str, call: &str, errno: Errno) -> String {
     if errno == Errno::EPERM && desc.starts_with("proc ") && call.starts_with("fsmount") {
         return proc_refused();
     }
+    if errno == Errno::EPERM && call.starts_with("sethostname") {
+        return hostname_refused();
+    }
     String::new()
 }
 
@@ -30,6 +33,25 @@ fn proc_refused() -> String {
          proc mount. `stockade doctor PROFILE` detects this beforehand)",
         over.join(", ")
     )
+}
+
+/// sethostname(2) refused in the sandbox's own UTS namespace, which the kernel allows: the
+/// refusal comes from a seccomp filter stockade was started under (a container's).
+fn hostname_refused() -> String {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let filtered = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Seccomp:"))
+        .is_some_and(|v| v.trim() != "0");
+    if !filtered {
+        return String::new();
+    }
+    " (stockade runs under a seccomp filter it did not install (Seccomp: 2 in \
+     /proc/self/status), and that filter refuses sethostname(2): podman's and docker's \
+     default profiles do without CAP_SYS_ADMIN. Run the container with `--security-opt \
+     seccomp=unconfined` or a profile allowing sethostname, or leave `filesystem.hostname` \
+     out of the profile; `stockade doctor PROFILE` detects this beforehand)"
+        .into()
 }
 
 /// An execve refused with EACCES under a Landlock ruleset that handles `execute`: name the
