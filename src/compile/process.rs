@@ -146,7 +146,9 @@ pub fn compile(
             Some("set `namespaces.pid = true` or remove it".into()),
         );
     }
-    let init = pid_ns && pr.pid1 != Some(Pid1::Payload);
+    // Without a PID namespace init always runs: it is the keeper that kills what the payload
+    // leaves behind (exec::init); `pid1` chooses only what is PID 1 of a new namespace.
+    let init = !pid_ns || pr.pid1 != Some(Pid1::Payload);
     let (uid, gid, cwd, umask, grace_ms, kill_signal) =
         (uid?, gid?, cwd?, umask?, grace_ms?, kill_signal?);
     Some(ProcessPlan {

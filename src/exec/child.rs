@@ -39,6 +39,10 @@ struct Child<'a> {
     confine_mark: (u8, u32),
     /// This is the payload process (init has been started).
     in_payload: bool,
+    /// Without a PID namespace: this process's `/proc/thread-self/children`, opened before
+    /// the root changes and Landlock applies (init reads it to find what is left); -1
+    /// otherwise.
+    keeper_children: RawFd,
 }
 
 fn send(fd: RawFd, rec: Record) {
@@ -126,6 +130,10 @@ impl Child<'_> {
         keep.sort_unstable();
         let r = identity::close_inherited_fds(&keep, self.prep.listen_fds);
         self.check(pseudo_step::CLOSE_FDS, r);
+        if self.prep.init_fork_at.is_some() && !plan.namespaces.pid {
+            let r = identity::open_own_children();
+            self.keeper_children = self.check(pseudo_step::INIT, r);
+        }
         if plan.namespaces.cgroup {
             let r = identity::enter_cgroup_ns();
             self.check(pseudo_step::CGROUP_NS, r);
@@ -174,6 +182,25 @@ impl Child<'_> {
         // is seen by init afterwards (today: `in_payload`, the confinement call marker and
         // the environment buffer, none of which init reads). No signal handler may ever be
         // installed in this process: one could run on memory the payload is using.
+        // Without a PID namespace nothing kills what the payload leaves behind when init
+        // exits, so init becomes the sandbox's keeper: the subreaper every orphan of the
+        // payload is reparented to (set before the payload exists, so none escapes), told
+        // of the supervisor's death by a catchable signal instead of SIGKILL, so that it can
+        // kill them all first (init::Keeper).
+        let keeper = if self.plan.namespaces.pid {
+            None
+        } else {
+            let r = identity::become_keeper(self.plan.process.die_with_parent);
+            self.check(pseudo_step::INIT, r);
+            if self.parent_gone() {
+                exit(EXIT_SETUP_FAILURE);
+            }
+            Some(init::Keeper {
+                children: self.keeper_children,
+                supervisor: self.fds.sync_r,
+                die_with_parent: self.plan.process.die_with_parent,
+            })
+        };
         let mut start = PayloadStart { child: self, from };
         let arg = (&mut start as *mut PayloadStart).cast::<libc::c_void>();
         // SAFETY: stack_top is the top of the payload's own ChildStack; payload_entry ends
@@ -187,7 +214,7 @@ impl Child<'_> {
                 // Init keeps no copy of the record pipe, so its EOF still means "the
                 // payload's execve succeeded".
                 sys::close(c.fds.rec_w);
-                init::run(pid, c.fds.status_w)
+                init::run(pid, c.fds.status_w, keeper)
             }
         }
     }
@@ -422,6 +449,7 @@ pub fn run(plan: &Plan, prep: &mut Prepared, fds: ChildFds) -> ! {
         umask_set: false,
         confine_mark: (0, 0),
         in_payload: false,
+        keeper_children: -1,
     };
     c.setup();
     c.run_steps(0)

@@ -16,8 +16,16 @@
 //!   cgroup-wide kill) reached the payload itself. As with a real PID 1, a signal for the
 //!   sandbox goes to stockade, not to init's host pid.
 
+//!
+//! Without a PID namespace init is the sandbox's keeper (`exec::init`) and sees every
+//! sender's real pid, so it forwards only what the supervisor sent it (cookied) and the
+//! kernel's own signals; the supervisor's hard kill of the whole sandbox is a request to
+//! the keeper (a second cookie), which kills the payload's orphans too.
+
 /// The value the supervisor attaches to every signal it forwards to init.
 pub const FORWARD_COOKIE: usize = 0x7374_6b64; // "stkd"
+/// The value of the supervisor's request to a keeper to kill the whole sandbox.
+pub const KILL_ALL_COOKIE: usize = 0x7374_6b6b; // "stkk"
 
 /// How the supervisor forwards.
 #[derive(Debug, Clone, Copy)]
@@ -25,6 +33,8 @@ pub struct Forwarder {
     child: libc::pid_t,
     /// The child is stockade's init (it recognizes the cookie).
     via_init: bool,
+    /// That init is a keeper (no PID namespace): it kills the sandbox on request.
+    keeper: bool,
     /// Signals from this pid came from the service manager and reached every process.
     manager: Option<libc::pid_t>,
 }
@@ -40,10 +50,16 @@ fn systemd_manager() -> Option<libc::pid_t> {
 
 impl Forwarder {
     /// `forward_manager_signals`: the plan's `systemd.forward_manager_signals`.
-    pub fn new(child: libc::pid_t, via_init: bool, forward_manager_signals: bool) -> Forwarder {
+    pub fn new(
+        child: libc::pid_t,
+        via_init: bool,
+        keeper: bool,
+        forward_manager_signals: bool,
+    ) -> Forwarder {
         Forwarder {
             child,
             via_init,
+            keeper: via_init && keeper,
             manager: if forward_manager_signals {
                 None
             } else {
@@ -86,6 +102,55 @@ impl Forwarder {
             }
             libc::kill(self.child, sig);
         }
+    }
+
+    /// Ask a keeper to kill the whole sandbox (it does, then exits); false when the child
+    /// is not a keeper (the caller kills it directly) or the request could not be sent.
+    /// SIGCONT first: a keeper stopped by the payload (same uid) would sit on the request.
+    pub fn ask_keeper_to_kill_all(&self) -> bool {
+        if !self.keeper {
+            return false;
+        }
+        let value = libc::sigval {
+            sival_ptr: KILL_ALL_COOKIE as *mut libc::c_void,
+        };
+        // SAFETY: plain syscalls with integer arguments and a valid sigval.
+        unsafe {
+            libc::kill(self.child, libc::SIGCONT);
+            libc::sigqueue(self.child, libc::SIGTERM, value) == 0
+        }
+    }
+}
+
+/// What a keeper does with a signal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeeperRequest {
+    Forward,
+    KillAll,
+    /// Sent straight to the keeper by someone else: systemd's cgroup-wide kill, which
+    /// reached the payload itself, or a process of the sandbox.
+    Ignore,
+}
+
+/// In a keeper: what to do with a signal received with `info`. Async-signal-safe.
+pub fn keeper_should_forward(info: &libc::siginfo_t) -> KeeperRequest {
+    if info.si_code > 0 {
+        return KeeperRequest::Forward;
+    }
+    if info.si_code != libc::SI_QUEUE {
+        return KeeperRequest::Ignore;
+    }
+    // SAFETY: si_value and si_pid are valid for SI_QUEUE.
+    let (value, sender) = unsafe { (info.si_value().sival_ptr as usize, info.si_pid()) };
+    // Only the supervisor (our parent) may ask; a payload could queue the same cookie.
+    // SAFETY: getppid has no preconditions.
+    if sender != unsafe { libc::getppid() } {
+        return KeeperRequest::Ignore;
+    }
+    match value {
+        FORWARD_COOKIE => KeeperRequest::Forward,
+        KILL_ALL_COOKIE => KeeperRequest::KillAll,
+        _ => KeeperRequest::Ignore,
     }
 }
 

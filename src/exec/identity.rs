@@ -5,6 +5,7 @@ use super::mounts::Fd;
 use super::prepare::Prepared;
 use super::sys;
 use crate::plan::Plan;
+use std::os::fd::RawFd;
 
 pub fn set_hostname(name: &[u8]) -> Result<(), Fail> {
     // SAFETY: pointer and length of a live buffer.
@@ -55,6 +56,38 @@ pub fn set_pdeathsig() -> Result<(), Fail> {
     sys::cvt(unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) })
         .ctx(Call::Prctl)
         .map(drop)
+}
+
+/// The signal init, as the keeper of a sandbox without a PID namespace, gets when the
+/// supervisor dies: one it waits for (SIGKILL would leave the payload's orphans running).
+pub const KEEPER_PARENT_DEATH_SIGNAL: libc::c_int = libc::SIGHUP;
+
+/// Make this process (init without a PID namespace) the subreaper of everything the payload
+/// starts, and, with `die_with_parent`, have the supervisor's death announced by
+/// [`KEEPER_PARENT_DEATH_SIGNAL`] instead of SIGKILL.
+pub fn become_keeper(die_with_parent: bool) -> Result<(), Fail> {
+    // SAFETY: prctl with integer arguments.
+    sys::cvt(unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) }).ctx(Call::Prctl)?;
+    if die_with_parent {
+        let sig = KEEPER_PARENT_DEATH_SIGNAL as libc::c_ulong;
+        // SAFETY: as above.
+        sys::cvt(unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, sig, 0, 0, 0) }).ctx(Call::Prctl)?;
+    }
+    Ok(())
+}
+
+/// Open this process's list of children (`/proc/thread-self/children`), read again with
+/// pread at offset 0 each time (a seq_file regenerates it). Opened while the host's /proc
+/// is still reachable: after pivot_root there may be no /proc, and Landlock would refuse it.
+pub fn open_own_children() -> Result<RawFd, Fail> {
+    // SAFETY: a NUL-terminated literal path.
+    let fd = unsafe {
+        libc::open(
+            c"/proc/thread-self/children".as_ptr(),
+            libc::O_RDONLY | libc::O_CLOEXEC,
+        )
+    };
+    sys::cvt(fd).ctx(Call::Open)
 }
 
 /// Become uid/gid 0 of the new user namespace (see `Prepared::become_ns_root`). The

@@ -360,6 +360,7 @@ fn launch_in(
         let forwarder = forward::Forwarder::new(
             pid,
             prep.init_fork_at.is_some(),
+            !plan.namespaces.pid,
             plan.systemd.forward_manager_signals,
         );
         let ended = supervisor::supervise(

@@ -474,7 +474,8 @@ pub fn prepare(
         (Some(l), true) => Some(confine::prepare_landlock(l, landlock_abi)?),
         _ => None,
     };
-    let init_fork_at = if plan.process.init && plan.namespaces.pid {
+    // Init also runs without a PID namespace, as the sandbox's keeper (exec::init).
+    let init_fork_at = if plan.process.init {
         plan.steps
             .iter()
             .position(|s| matches!(s, Step::Seccomp | Step::Exec))

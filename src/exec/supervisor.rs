@@ -117,8 +117,13 @@ pub struct Ended {
 enum Phase {
     Running,
     Signalled(Instant),
-    Killed,
+    /// The whole sandbox is being killed; a keeper was asked to at this instant.
+    Killed(Option<Instant>),
 }
+
+/// How long a keeper (init without a PID namespace) may take to kill the sandbox on request
+/// before the supervisor kills it and the payload's process group itself.
+const KEEPER_KILL_DEADLINE: Duration = Duration::from_secs(2);
 
 /// Supervise `child` until it is gone.
 pub fn supervise(
@@ -134,7 +139,7 @@ pub fn supervise(
     let mut phase = Phase::Running;
     let mut timed_out = false;
     let mut killed = false;
-    let kill_all = || {
+    let hard_kill = || {
         // SAFETY: kill with integer arguments. Outside a PID namespace the sandbox is the
         // child's process group (it called setsid); inside one, killing PID 1 kills all.
         unsafe {
@@ -142,6 +147,16 @@ pub fn supervise(
                 libc::kill(-child, libc::SIGKILL);
             }
             libc::kill(child, libc::SIGKILL);
+        }
+    };
+    // A keeper kills the payload's orphans too, wherever they moved (other process groups,
+    // sessions); SIGKILLing it would leave them to the host's init.
+    let kill_all = || -> Phase {
+        if forwarder.ask_keeper_to_kill_all() {
+            Phase::Killed(Some(Instant::now()))
+        } else {
+            hard_kill();
+            Phase::Killed(None)
         }
     };
     let status = loop {
@@ -158,6 +173,9 @@ pub fn supervise(
             (Phase::Signalled(at), Some(t)) => {
                 Some((*at + t.grace).saturating_duration_since(Instant::now()))
             }
+            (Phase::Killed(Some(at)), _) => {
+                Some((*at + KEEPER_KILL_DEADLINE).saturating_duration_since(Instant::now()))
+            }
             _ => None,
         };
         // sigtimedwait that also relays sd_notify messages while waiting.
@@ -166,6 +184,12 @@ pub fn supervise(
         let sig = super::notify::sigtimedwait_relaying(&set, &mut info, wait, relay.as_deref_mut());
         if sig < 0 {
             if Errno::last() != Errno::EAGAIN {
+                continue;
+            }
+            if let Phase::Killed(Some(_)) = phase {
+                crate::log::warn("the sandbox's init did not kill the sandbox in time; killing it");
+                hard_kill();
+                phase = Phase::Killed(None);
                 continue;
             }
             let Some(t) = timeout else { continue };
@@ -179,8 +203,7 @@ pub fn supervise(
                     ));
                     forwarder.send(t.signal);
                     if t.signal == libc::SIGKILL {
-                        kill_all();
-                        phase = Phase::Killed;
+                        phase = kill_all();
                         killed = true;
                     } else {
                         phase = Phase::Signalled(Instant::now());
@@ -192,11 +215,10 @@ pub fn supervise(
                         humantime::format_duration(t.grace),
                         t.signal_name
                     ));
-                    kill_all();
+                    phase = kill_all();
                     killed = true;
-                    phase = Phase::Killed;
                 }
-                Phase::Killed => {}
+                Phase::Killed(_) => {}
             }
             continue;
         }

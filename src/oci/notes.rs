@@ -71,13 +71,21 @@ pub(super) fn process_notes(
             ),
         );
     }
-    if p.init {
+    if p.init && plan.namespaces.pid {
         annotations.insert(ann::INIT.into(), "true".into());
         note(
             NoteKind::NotEnforced,
             ann::INIT,
             "process.pid1: OCI runtimes start the payload as PID 1 itself; stockade's init \
              (zombie reaping, signal forwarding) is absent"
+                .into(),
+        );
+    } else if p.init {
+        note(
+            NoteKind::NotEnforced,
+            ann::INIT,
+            "namespaces.pid = false: stockade's init kills what the payload leaves behind; \
+             an OCI runtime leaves that to the container's cgroup"
                 .into(),
         );
     }

@@ -152,7 +152,12 @@ pub fn render_text(plan: &Plan) -> String {
     let _ = writeln!(
         o,
         "  pid 1        {}",
-        if p.init { "stockade init" } else { "payload" }
+        match (p.init, plan.namespaces.pid) {
+            (true, true) => "stockade init",
+            (false, true) => "payload",
+            // No PID namespace of its own: init is the keeper, the payload's parent.
+            (_, false) => "none (host PID namespace); stockade init kills what the payload leaves",
+        }
     );
     let _ = writeln!(
         o,

@@ -66,7 +66,8 @@ pub struct ProcessPlan {
     pub groups: Vec<u32>,
     pub umask: u32,
     pub new_session: bool,
-    /// stockade's init runs as PID 1 of the new PID namespace (only with `namespaces.pid`).
+    /// stockade's init runs: PID 1 of the new PID namespace, or without `namespaces.pid`
+    /// (always) the payload's parent, subreaper of its orphans, which it kills on exit.
     pub init: bool,
     pub die_with_parent: bool,
     pub timeout_ms: Option<u64>,

@@ -97,7 +97,7 @@ fn defaults(plan: &Plan) -> Vec<(&'static str, String)> {
         ("process.new-session", p.new_session.to_string()),
         (
             "process.pid1",
-            if p.init {
+            if p.init && plan.namespaces.pid {
                 "\"init\"".into()
             } else {
                 "\"payload\"".into()
