@@ -31,8 +31,8 @@
 //! | npm-ci | TCP only to the proxy's ports, no listening (Landlock ABI 4) | Landlock, best-effort | `npm_ci` (ABI >= 4), VM (not enforced, said so) |
 //! | npm-ci | project dir writable, root read-only | mounts | `npm_ci`, VM |
 //! | npm-ci | 30 min; 2 GiB where cgroups can be used | timeout, cgroup | `limits_in_the_plan` |
-//! | pip-fetch-build | fetch: PyPI only via the proxy; build: no network | proxy / net namespace | `pip_fetch_build`, net_profiles.rs `pip_fetch_build_profile_against_a_local_index` |
-//! | pip-fetch-build | project dir writable, root read-only | mounts | `pip_fetch_build` |
+//! | pip-fetch-build | fetch: PyPI only via the proxy; build: no network | proxy / net namespace | `pip_fetch_build`, VM, net_profiles.rs `pip_fetch_build_profile_against_a_local_index` |
+//! | pip-fetch-build | project dir writable, root read-only | mounts | `pip_fetch_build`, VM |
 //! | pip-fetch-build | 15 min per phase; 1 GiB where cgroups can be used | timeout, cgroup | `limits_in_the_plan` |
 //! | notify-daemon | own network (loopback), read-only root, no caps | namespaces, mounts, caps | `notify_daemon`, VM |
 //! | notify-daemon | sd_notify relayed | relay | systemd_host.rs `notify_relay_from_an_isolated_payload`, VM systemd.test.sh |
@@ -453,6 +453,22 @@ fn limits_in_the_plan() {
             assert_eq!(plan["process"]["timeout_ms"], timeout_ms, "{name}");
         }
         assert_eq!(plan["resources"]["memory_max"], memory, "{name}");
+    }
+    // A phased profile's plan is one per phase: 15 min and 1 GiB each.
+    let pip = plan_json(&shipped("pip-fetch-build.toml"));
+    let phases = pip.as_array().expect("one plan per phase");
+    assert_eq!(phases.len(), 2);
+    for ph in phases {
+        assert_eq!(
+            ph["plan"]["process"]["timeout_ms"], 900_000,
+            "{}",
+            ph["phase"]
+        );
+        assert_eq!(
+            ph["plan"]["resources"]["memory_max"], GIB,
+            "{}",
+            ph["phase"]
+        );
     }
     let web = plan_json(&shipped("web-static.toml"));
     assert_eq!(web["resources"]["pids_max"], 64);

@@ -177,14 +177,16 @@ pub fn env_of<'a>(facts: &'a Value, k: &str) -> Option<&'a str> {
     facts["env"][k].as_str()
 }
 
+/// `stockade plan P --format json` from a fresh project directory (profiles bind `${PWD}`).
 pub fn plan_json(p: &Path) -> Value {
+    let dir = TempDir::new("claims-plan");
     let out = TestCommand::new([
         "plan".as_ref(),
         p.as_os_str(),
         "--format".as_ref(),
         "json".as_ref(),
     ])
-    .current_dir(Path::new("/tmp"))
+    .current_dir(dir.path())
     .output();
     assert!(out.status.success(), "{}", stderr(&out));
     serde_json::from_slice(&out.stdout).expect("plan JSON")

@@ -99,6 +99,23 @@ for p in git-clone npm-ci; do
 done
 has "$(cat "$T/err")" "landlock.connect-tcp needs Landlock ABI 4, kernel has 2" && ok "npm-ci: the run says Landlock's port rules are not enforced here" || not_ok "npm-ci stderr: $(cat "$T/err")"
 
+echo "# pip-fetch-build.toml: fetch through the proxy only, build with no network at all"
+# `-- CMD` cannot replace a phase's command: a copy runs a probe script in both phases.
+{ script cwd "try-write $T/work/pip" root "try-write /x" conn "try-connect 18091"; echo
+  echo 'printf "\nproxy %s\n" "${HTTPS_PROXY:-none}"'; } > "$T/work/claims.sh"
+sed 's|^command = .*|command = ["/bin/sh", "claims.sh"]|' $P/pip-fetch-build.toml > $P/pip-claims.toml
+for phase in fetch build; do
+  out=$(cd "$T/work" && "$STOCKADE" run $P/pip-claims.toml --phase $phase 2>"$T/err")
+  common "$out"
+  expect "$out" mount/ "mount/ ro" "pip $phase: read-only root"
+  expect "$out" cwd '"ok":true' "pip $phase: project directory writable"
+  expect "$out" conn '"ok":false' "pip $phase: no direct route to the host"
+done
+expect "$out" proxy "proxy none" "pip build: no proxy"
+out=$(cd "$T/work" && "$STOCKADE" run $P/pip-claims.toml --phase fetch 2>/dev/null)
+expect "$out" proxy "proxy http://127.0.0.1:3128" "pip fetch: only the proxy"
+rm -f $P/pip-claims.toml
+
 echo "# notify-daemon.toml and web-static-socket.toml: own loopback, read-only root"
 out=$(sb $P/notify-daemon.toml "$(script root "try-write /x")")
 common "$out"
@@ -113,6 +130,7 @@ expect "$out" conn '"ok":false' "web-static-socket: no network of its own"
 echo "# web-static.toml: its TCP port rules need Landlock ABI 4, so it refuses to run here"
 err=$(cd "$T/work" && "$STOCKADE" check $P/web-static.toml 2>&1)
 check_eq "check exits 1" 1 "$?"
+sed 's/^/#   /' <<<"$err"
 for want in "$P/web-static.toml:" "landlock.required" "\`bind-tcp\` is required but needs Landlock ABI 4 (Linux 6.7 or newer); this kernel has Landlock ABI 2" "\`connect-tcp\` is required" "remove \"bind-tcp\" from \`landlock.required\`"; do
   has "$err" "$want" && ok "check names: $want" || not_ok "check lacks '$want': $err"
 done
