@@ -228,6 +228,7 @@ fn base_plan(abi: u8) -> LandlockPlan {
         bind_tcp: None,
         connect_tcp: None,
         scopes: vec![],
+        required: vec![],
     }
 }
 

@@ -102,6 +102,65 @@ pub fn compile(cx: &mut Ctx, p: &Profile, fs: &Option<Fs>) -> Option<LandlockPla
         }
         rules.push((format!("{key}.paths"), r.paths.clone(), access));
     }
+    // `required`: each entry names a feature the profile uses; its ABI joins `needed`, and
+    // a kernel without it is a located error now, at `check` as at `run`, instead of a
+    // best-effort note after the sandbox is half built.
+    let mut required: Vec<String> = Vec::new();
+    for (i, r) in l.required.iter().flatten().enumerate() {
+        let key = format!("landlock.required[{i}]");
+        let Some((feature_abi, used)) = required_feature(l, r) else {
+            let names = ["bind-tcp", "connect-tcp", "abstract-unix-socket", "signal"];
+            let all = names
+                .into_iter()
+                .chain(ACCESS_RIGHTS.iter().map(|(n, _)| *n));
+            let hint = did_you_mean(r, all).map(|m| format!("did you mean `{m}`?"));
+            cx.error(
+                &key,
+                format!("unknown Landlock feature `{r}` in `landlock.required`"),
+                hint.or_else(|| {
+                    Some("features: bind-tcp, connect-tcp, abstract-unix-socket, signal, or an access right".into())
+                }),
+            );
+            continue;
+        };
+        if !used {
+            cx.error(
+                &key,
+                format!("`landlock.required` names `{r}`, which this profile does not restrict"),
+                Some(format!(
+                    "set the `landlock` key for `{r}`, or remove the entry"
+                )),
+            );
+            continue;
+        }
+        need(feature_abi);
+        let host = cx.host.landlock_abi;
+        if feature_abi > host {
+            let have = if host == 0 {
+                "this kernel has no Landlock (not built, or not in the lsm= boot parameter)"
+                    .to_string()
+            } else {
+                format!(
+                    "this kernel has Landlock ABI {host} (Linux {})",
+                    linux_of_abi(host)
+                )
+            };
+            cx.error(
+                &key,
+                format!(
+                    "`{r}` is required but needs Landlock ABI {feature_abi} (Linux {} or newer); {have}",
+                    linux_of_abi(feature_abi)
+                ),
+                Some(format!(
+                    "run it on Linux {} or newer, or remove \"{r}\" from `landlock.required` to run without it",
+                    linux_of_abi(feature_abi)
+                )),
+            );
+        }
+        if !required.contains(r) {
+            required.push(r.clone());
+        }
+    }
     let abi = match l.abi {
         Some(a) if !(1..=MAX_ABI).contains(&a) && a != 0 => {
             if a > MAX_ABI {
@@ -235,7 +294,38 @@ pub fn compile(cx: &mut Ctx, p: &Profile, fs: &Option<Fs>) -> Option<LandlockPla
         bind_tcp,
         connect_tcp,
         scopes,
+        required,
     })
+}
+
+/// The ABI a `landlock.required` entry needs and whether the profile restricts it at all;
+/// `None` for an unknown name.
+fn required_feature(l: &crate::profile::landlock::Landlock, name: &str) -> Option<(u8, bool)> {
+    let has_scope = |s: &str| l.scope.iter().flatten().any(|x| x == s);
+    match name {
+        "bind-tcp" => Some((4, l.bind_tcp.is_some())),
+        "connect-tcp" => Some((4, l.connect_tcp.is_some())),
+        "abstract-unix-socket" | "signal" => Some((6, has_scope(name))),
+        // Every access right is handled (denied unless granted) once the ABI has it.
+        right => ACCESS_RIGHTS
+            .iter()
+            .find(|(n, _)| *n == right)
+            .map(|(_, abi)| (*abi, true)),
+    }
+}
+
+/// The first Linux release with a Landlock ABI (for messages: users know kernel versions).
+pub fn linux_of_abi(abi: u8) -> &'static str {
+    match abi {
+        0 | 1 => "5.13",
+        2 => "5.19",
+        3 => "6.2",
+        4 => "6.7",
+        5 => "6.10",
+        6 => "6.12",
+        7 => "6.15",
+        _ => "a release newer than stockade knows",
+    }
 }
 
 fn order(r: &String) -> Option<usize> {
@@ -300,6 +390,54 @@ mod tests {
         compile(&loaded.expect("profile loads"), &HostFacts::fixed(), &opts)
             .expect("profile compiles")
             .plan
+    }
+
+    fn diags_on(abi: u8, text: &str) -> String {
+        let path = std::env::temp_dir().join(format!(
+            "stockade-landlock-required-{abi}-{}.toml",
+            std::process::id()
+        ));
+        std::fs::write(&path, text).expect("temp profile written");
+        let loaded = load(&path.display().to_string()).expect("profile loads");
+        let _ = std::fs::remove_file(&path);
+        let host = HostFacts {
+            landlock_abi: abi,
+            ..HostFacts::fixed()
+        };
+        let opts = CompileOptions {
+            command: Some(vec!["true".into()]),
+            command_optional: false,
+        };
+        match compile(&loaded, &host, &opts) {
+            Ok(_) => String::new(),
+            Err(d) => format!("{d:?}"),
+        }
+    }
+
+    /// A required feature the kernel lacks is an error at its `landlock.required` entry,
+    /// naming the ABI and the Linux release; best-effort features stay best-effort.
+    #[test]
+    fn a_required_feature_above_the_kernels_abi_is_an_error_at_its_entry() {
+        let text = "version = 1\nextends = [\"builtin:minimal\"]\n[landlock]\n\
+                    compat = \"best-effort\"\nread = [\"/\"]\nbind-tcp = [8080]\n\
+                    scope = [\"signal\"]\nrequired = [\"bind-tcp\"]\n";
+        let d = diags_on(2, text);
+        assert!(d.contains("landlock.required[0]"), "{d}");
+        assert!(
+            d.contains("`bind-tcp` is required but needs Landlock ABI 4 (Linux 6.7 or newer); this kernel has Landlock ABI 2 (Linux 5.19)"),
+            "{d}"
+        );
+        assert!(!d.contains("signal"), "the scope is best-effort: {d}");
+        assert_eq!(diags_on(4, text), "", "ABI 4 enforces it");
+        let d = diags_on(0, text);
+        assert!(d.contains("this kernel has no Landlock"), "{d}");
+        let unused = text.replace(
+            "required = [\"bind-tcp\"]",
+            "required = [\"connect-tcp\", \"bnd-tcp\"]",
+        );
+        let d = diags_on(7, &unused);
+        assert!(d.contains("does not restrict"), "{d}");
+        assert!(d.contains("did you mean `bind-tcp`?"), "{d}");
     }
 
     #[test]

@@ -127,6 +127,9 @@ pub(super) struct Landlock {
     pub bind_tcp: Option<Vec<u16>>,
     pub connect_tcp: Option<Vec<u16>>,
     pub scopes: Vec<String>,
+    /// `landlock.required`; absent in bundles from before it existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub required: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -233,6 +233,7 @@ fn landlock_profile(l: ann::Landlock) -> Result<Landlock, OciError> {
         bind_tcp: l.bind_tcp,
         connect_tcp: l.connect_tcp,
         scope: Some(l.scopes),
+        required: (!l.required.is_empty()).then_some(l.required),
     })
 }
 

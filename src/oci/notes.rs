@@ -38,6 +38,7 @@ pub(super) fn process_notes(
             bind_tcp: l.bind_tcp.clone(),
             connect_tcp: l.connect_tcp.clone(),
             scopes: l.scopes.clone(),
+            required: l.required.clone(),
         };
         annotations.insert(ann::LANDLOCK.into(), to_json(&value)?);
         note(

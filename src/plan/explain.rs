@@ -313,6 +313,10 @@ pub fn render_text(plan: &Plan) -> String {
         if !l.scopes.is_empty() {
             let _ = writeln!(o, "  scopes       {}", l.scopes.join(" "));
         }
+        if !l.required.is_empty() {
+            // A reviewer must see what cannot degrade under best-effort.
+            let _ = writeln!(o, "  required     {}", l.required.join(" "));
+        }
     }
     let c = &plan.capabilities;
     let keep = c

@@ -392,6 +392,10 @@ pub struct LandlockPlan {
     pub connect_tcp: Option<Vec<u16>>,
     /// `abstract-unix-socket`, `signal`.
     pub scopes: Vec<String>,
+    /// Features that must be enforced whatever `compat` says (`landlock.required`): `bind-tcp`,
+    /// `connect-tcp`, scope names, access right names.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub required: Vec<String>,
 }
 
 /// Rights granted beneath one path.

@@ -40,6 +40,12 @@ pub struct Landlock {
     pub connect_tcp: Option<Vec<u16>>,
     /// IPC scopes (ABI 6): `abstract-unix-socket`, `signal`.
     pub scope: Option<Vec<String>>,
+    /// Features enforced as `required` even when `compat = "best-effort"`: `bind-tcp`,
+    /// `connect-tcp`, a scope (`abstract-unix-socket`, `signal`) or an access right
+    /// (`truncate`, `refer`, `ioctl-dev`, ...). Where the kernel's Landlock ABI lacks one,
+    /// `check` and `run` fail at this entry, naming the ABI and Linux version it needs: the
+    /// property a profile is named for must hold or the profile must not run.
+    pub required: Option<Vec<String>>,
 }
 
 /// Explicit Landlock access rights for some paths.

@@ -393,6 +393,7 @@ pub fn full_plan() -> Plan {
         bind_tcp: None,
         connect_tcp: Some(vec![443]),
         scopes: vec![],
+        required: vec![],
     });
     p.capabilities = CapsPlan {
         keep: vec![cap(10, "CAP_NET_BIND_SERVICE"), cap(0, "CAP_CHOWN")],

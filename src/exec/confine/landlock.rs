@@ -223,7 +223,10 @@ pub fn prepare_landlock(
 ) -> Result<PreparedLandlock, ConfineError> {
     let mut missing = 0u64;
     let mut not_enforced = Vec::new();
-    let mut need = |feature: String, needs: u8, bit: u32| -> Result<(), ConfineError> {
+    // Missing features `landlock.required` names: an error whatever `compat` says (compile
+    // already refuses them against the probed kernel; this holds for any plan).
+    let mut required_missing = Vec::new();
+    let mut need = |feature: String, needs: u8, bit: u32, id: &str| -> Result<(), ConfineError> {
         if needs > plan.abi {
             return Err(ConfineError::AbovePinnedAbi {
                 feature,
@@ -233,11 +236,15 @@ pub fn prepare_landlock(
         }
         if needs > kernel_abi {
             missing |= 1 << bit;
-            not_enforced.push(if kernel_abi == 0 {
+            let line = if kernel_abi == 0 {
                 format!("{feature} needs Landlock, which this kernel does not support (not built, or not in the lsm= boot parameter)")
             } else {
                 format!("{feature} needs Landlock ABI {needs}, kernel has {kernel_abi}")
-            });
+            };
+            if plan.required.iter().any(|r| r == id) {
+                required_missing.push(format!("{line} (landlock.required names \"{id}\")"));
+            }
+            not_enforced.push(line);
         }
         Ok(())
     };
@@ -246,13 +253,18 @@ pub fn prepare_landlock(
     for (i, (name, abi, flag)) in FS_RIGHTS.iter().enumerate() {
         if handled_fs.contains(*flag) {
             let feature = format!("landlock right `{name}` (landlock.abi = {})", plan.abi);
-            need(feature, *abi, i as u32)?;
+            need(feature, *abi, i as u32, name)?;
         }
     }
     let mut handled_net = BitFlags::empty();
     if plan.bind_tcp.is_some() {
         handled_net |= AccessNet::BindTcp;
-        need("landlock.bind-tcp".into(), NET_MIN_ABI, MISSING_BIND_TCP)?;
+        need(
+            "landlock.bind-tcp".into(),
+            NET_MIN_ABI,
+            MISSING_BIND_TCP,
+            "bind-tcp",
+        )?;
     }
     if plan.connect_tcp.is_some() {
         handled_net |= AccessNet::ConnectTcp;
@@ -260,6 +272,7 @@ pub fn prepare_landlock(
             "landlock.connect-tcp".into(),
             NET_MIN_ABI,
             MISSING_CONNECT_TCP,
+            "connect-tcp",
         )?;
     }
     let mut scopes = BitFlags::empty();
@@ -271,7 +284,7 @@ pub fn prepare_landlock(
             .ok_or_else(|| ConfineError::UnknownScope(name.clone()))?;
         scopes |= *scope;
         let feature = format!("landlock.scope \"{name}\"");
-        need(feature, *abi, MISSING_SCOPE_BASE + i as u32)?;
+        need(feature, *abi, MISSING_SCOPE_BASE + i as u32, name)?;
     }
 
     let mut paths = Vec::with_capacity(plan.paths.len());
@@ -296,6 +309,11 @@ pub fn prepare_landlock(
         ));
     }
 
+    if !required_missing.is_empty() {
+        return Err(ConfineError::LandlockRequired {
+            missing: required_missing,
+        });
+    }
     if plan.compat == Compat::Required && !not_enforced.is_empty() {
         return Err(ConfineError::LandlockUnsupported {
             missing: not_enforced,

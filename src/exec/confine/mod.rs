@@ -65,6 +65,9 @@ pub enum ConfineError {
     /// `compat = "required"` and the kernel lacks something the profile asks for.
     #[error("{}; set landlock.compat = \"best-effort\" to run without {}", .missing.join("; "), if .missing.len() == 1 { "it" } else { "them" })]
     LandlockUnsupported { missing: Vec<String> },
+    /// A feature `landlock.required` names is missing: no `compat` setting runs without it.
+    #[error("{}; run on a kernel with that Landlock ABI, or remove the entry from landlock.required", .missing.join("; "))]
+    LandlockRequired { missing: Vec<String> },
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ fn landlock_plan(compat: Compat, abi: u8) -> LandlockPlan {
         bind_tcp: None,
         connect_tcp: Some(vec![443]),
         scopes: vec!["signal".into()],
+        required: vec![],
     }
 }
 
@@ -34,6 +35,26 @@ fn landlock_required_names_the_missing_feature_and_key() {
     assert!(check_landlock(&landlock_plan(Compat::Required, 6), 6)
         .unwrap()
         .is_empty());
+}
+
+/// `landlock.required` holds under best-effort: only the named feature fails the run, the
+/// rest stays best-effort.
+#[test]
+fn landlock_required_entries_fail_a_best_effort_plan() {
+    let mut plan = landlock_plan(Compat::BestEffort, 6);
+    plan.required = vec!["connect-tcp".into()];
+    let err = check_landlock(&plan, 3).unwrap_err().to_string();
+    assert!(
+        err.contains("landlock.connect-tcp needs Landlock ABI 4, kernel has 3 (landlock.required names \"connect-tcp\")"),
+        "{err}"
+    );
+    assert!(!err.contains("scope"), "the scope stays best-effort: {err}");
+    assert!(
+        err.contains("remove the entry from landlock.required"),
+        "{err}"
+    );
+    let skipped = check_landlock(&plan, 4).unwrap();
+    assert_eq!(skipped.len(), 1, "only the scope is skipped: {skipped:?}");
 }
 
 #[test]
@@ -93,6 +114,7 @@ fn landlock_enforces_paths_in_a_child() {
         bind_tcp: None,
         connect_tcp: None,
         scopes: vec![],
+        required: vec![],
     };
     let prepared = prepare_landlock(&plan, kernel).unwrap();
     let inside =
@@ -259,6 +281,7 @@ fn failing_call_is_recorded_for_the_report() {
         bind_tcp: None,
         connect_tcp: None,
         scopes: vec![],
+        required: vec![],
     };
     let prepared = prepare_landlock(&plan, kernel_landlock_abi()).unwrap();
     let end = in_child(
