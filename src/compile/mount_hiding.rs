@@ -125,3 +125,57 @@ pub fn check_created_entry(cx: &mut Ctx, index: usize, plan: &MountPlan, earlier
         );
     }
 }
+
+/// For a Landlock path (or the working directory) beneath a fresh tmpfs: the tmpfs, when
+/// nothing mounted later creates the path (a tmpfs starts empty; only the parents of later
+/// mount targets are created in it).
+pub fn in_empty_tmpfs(mounts: &[MountPlan], path: &Path) -> Option<PathBuf> {
+    let (last, covering) = mounts
+        .iter()
+        .enumerate()
+        .rev()
+        .find(|(_, m)| path.starts_with(&m.target))?;
+    if !matches!(covering.op, MountOp::Tmpfs { .. }) || path == covering.target {
+        return None;
+    }
+    let created = mounts[last + 1..]
+        .iter()
+        .any(|m| m.target.starts_with(path));
+    (!created).then(|| covering.target.clone())
+}
+
+/// An inherited mount that `reset` or `[remove]` took away, for the hint of a path that
+/// no mount provides any more.
+#[derive(Debug, Clone)]
+pub struct RemovedMount {
+    /// Its target as written (`${PWD}`).
+    pub written: String,
+    /// `removed` or `reset`.
+    pub action: &'static str,
+    /// file:line:col of the entry that took it away.
+    pub by: String,
+}
+
+impl RemovedMount {
+    /// The removed mount whose target (expanded here) is or holds `path`.
+    pub fn providing<'a>(
+        removed: &'a [RemovedMount],
+        cx: &Ctx,
+        path: &Path,
+    ) -> Option<&'a RemovedMount> {
+        removed.iter().find(|r| {
+            super::vars::expand(&r.written, cx.host)
+                .ok()
+                .filter(|t| t.starts_with('/'))
+                .is_some_and(|t| path.starts_with(super::ctx::normalize(Path::new(&t))))
+        })
+    }
+
+    /// "the mount of `${PWD}` that provided it was removed at p.toml:4:11"
+    pub fn said(&self) -> String {
+        format!(
+            "the inherited mount of `{}` that provided it was {} at {}",
+            self.written, self.action, self.by
+        )
+    }
+}

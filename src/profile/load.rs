@@ -3,7 +3,8 @@
 //! [`merge`](super::merge), and deserialize the merged tree into a typed [`Profile`].
 
 use super::builtin;
-use super::merge::merge;
+use super::compose::{self, Change};
+use super::merge::merge_recording;
 use super::node::Node;
 use super::Profile;
 use crate::diag::{did_you_mean, Diagnostic, Diagnostics, FileId, Sources, Span};
@@ -29,6 +30,11 @@ pub struct Loaded {
     pub origins: Origins,
     /// The files in merge order (bases first, this profile last).
     pub layers: Vec<String>,
+    /// Inherited values taken away by `reset`, `[remove]` or a replacing mount, in the
+    /// order loading met them.
+    pub changes: Vec<Change>,
+    /// Warnings found while loading (a `reset` of a key nothing inherited), located.
+    pub warnings: Diagnostics,
 }
 
 /// Key path (`mount[2].target`) → origin of every merged value, built from the tree on
@@ -226,6 +232,8 @@ fn finish(mut loader: Loader, name: &str) -> Result<Loaded, LoadError> {
         tree,
         origins,
         layers: loader.layers,
+        changes: loader.changes,
+        warnings: loader.diags,
     })
 }
 
@@ -257,6 +265,8 @@ struct Loader {
     /// `${PROFILE_DIR}` to substitute, so its merged tree holds exactly what its text does
     /// and need not be deserialized a second time.
     whole: Option<Profile>,
+    /// What `reset`, `[remove]` and replacing mounts took away.
+    changes: Vec<Change>,
 }
 
 impl Loader {
@@ -324,9 +334,17 @@ impl Loader {
             return None;
         };
         let extends = entries.remove("extends");
+        let (reset, remove) = compose::take(&mut entries);
+        self.duplicate_mounts(entries.get("mount"));
         // The typed reading of the text stands for the whole profile only when nothing is
-        // merged into it and `${PROFILE_DIR}` substitution changed nothing in the tree.
-        if stack.is_empty() && extends.is_none() && !substituted {
+        // merged into it, nothing taken out of it, and `${PROFILE_DIR}` substitution
+        // changed nothing in the tree.
+        if stack.is_empty()
+            && extends.is_none()
+            && reset.is_none()
+            && remove.is_none()
+            && !substituted
+        {
             self.whole = Some(typed);
         }
         stack.push((identity, display));
@@ -343,12 +361,20 @@ impl Loader {
                 let resolved = resolve_extends(target, dir.as_deref());
                 if let Some(layer) = self.layer(&resolved, Some(origin), stack) {
                     match merged.as_mut() {
-                        Some(m) => merge(m, layer, ""),
+                        Some(m) => merge_recording(m, layer, "", &mut self.changes),
                         None => merged = Some(layer),
                     }
                 }
             }
         }
+        // Taken away from what the bases gave, before this file's own values merge in.
+        compose::apply(
+            merged.as_mut(),
+            reset.as_ref(),
+            remove.as_ref(),
+            &mut self.diags,
+            &mut self.changes,
+        );
         let (identity, _) = stack.pop()?;
         self.merged.push(identity);
         // Post-order: a file's bases were merged before it.
@@ -358,7 +384,7 @@ impl Loader {
         let own = Node::Table { entries, origin };
         Some(match merged {
             Some(mut m) => {
-                merge(&mut m, own, "");
+                merge_recording(&mut m, own, "", &mut self.changes);
                 m
             }
             None => own,
@@ -544,6 +570,25 @@ impl Loader {
         let mut d = Diagnostic::error("", message).at(Span { file, range });
         d.help = help;
         self.diags.push(d);
+    }
+
+    /// Two mounts of one file at one target (as written): the later would only be stacked
+    /// over the earlier, and it is unclear which the author meant.
+    fn duplicate_mounts(&mut self, mounts: Option<&Node>) {
+        let dups = mounts.map(compose::duplicate_targets).unwrap_or_default();
+        for (target, first, second, _, _) in dups {
+            self.diags.push(
+                Diagnostic::error(
+                    "mount",
+                    format!(
+                        "two mounts of this file have the target `{target}`: this one and the one at {}",
+                        self.sources.location(&first)
+                    ),
+                )
+                .at(second)
+                .help("keep one of them: in one file a second mount at a target is only stacked over the first (a mount in a later file replaces an inherited one at the same target)"),
+            );
+        }
     }
 
     fn report(&mut self, at: Option<&Span>, message: String, help: Option<&str>) {

@@ -5,14 +5,19 @@
 //! - tables merge key by key;
 //! - scalars (strings, numbers, booleans) in `over` replace those in `base`;
 //! - lists **accumulate**: `over`'s items are appended to `base`'s, and for lists of
-//!   strings an item already present is not repeated. This covers `[[mount]]` (base mounts
-//!   first, so the child's mounts shadow them), `env.keep`, `seccomp.deny`, `landlock.read`...
+//!   strings an item already present is not repeated. This covers `env.keep`,
+//!   `seccomp.deny`, `landlock.read`...
+//! - `[[mount]]` accumulates too (base mounts first, so the child's mounts shadow them),
+//!   except that a mount whose target *as written* equals a base mount's replaces that mount
+//!   in place: it keeps the base's position, so mounts the base put beneath it stay after
+//!   it (see [`compose`](super::compose), which also handles `reset` and `[remove]`);
 //! - except the lists in [`REPLACED_LISTS`], where `over` replaces `base` as a whole (an
 //!   argv or an id map only makes sense complete);
 //! - `extends` itself is consumed by loading and never merged;
 //! - a file reached more than once through `extends` (a diamond) is merged once, at its
 //!   first position in the depth-first order.
 
+use super::compose::{self, Change};
 use super::node::Node;
 
 /// Lists that replace instead of accumulating.
@@ -26,6 +31,11 @@ pub const REPLACED_LISTS: &[&str] = &[
 
 /// Merge `over` into `base` (key path `path`).
 pub fn merge(base: &mut Node, over: Node, path: &str) {
+    merge_recording(base, over, path, &mut Vec::new());
+}
+
+/// [`merge`], recording each inherited mount that a mount of `over` replaced.
+pub fn merge_recording(base: &mut Node, over: Node, path: &str, changes: &mut Vec<Change>) {
     match (base, over) {
         (
             Node::Table { entries, .. },
@@ -41,7 +51,7 @@ pub fn merge(base: &mut Node, over: Node, path: &str) {
                     format!("{path}.{key}")
                 };
                 match entries.get_mut(&key) {
-                    Some(existing) => merge(existing, value, &child),
+                    Some(existing) => merge_recording(existing, value, &child, changes),
                     None => {
                         entries.insert(key, value);
                     }
@@ -55,7 +65,17 @@ pub fn merge(base: &mut Node, over: Node, path: &str) {
                 origin: over_origin,
             },
         ) if !REPLACED_LISTS.contains(&path) => {
+            let inherited = items.len();
             for item in over_items {
+                if path == "mount" {
+                    // Only inherited mounts are replaced: two at one target in one file
+                    // are an error reported when the file is read.
+                    if let Some(i) = compose::replaced_index(&items[..inherited], &item) {
+                        changes.push(compose::replaced(&items[i], &item));
+                        items[i] = item;
+                        continue;
+                    }
+                }
                 let duplicate = matches!(&item, Node::Scalar { value: toml::Value::String(s), .. }
                     if items.iter().any(|i| matches!(i, Node::Scalar { value: toml::Value::String(t), .. } if t == s)));
                 if !duplicate {
