@@ -195,24 +195,27 @@ pub fn compile(
                     None
                 };
                 if let Some(why) = missing {
-                    let help = match RemovedMount::providing(removed, cx, &path) {
-                        Some(r) if key.starts_with("landlock.rule") => format!(
-                            "{}: also take `{raw}` out of `{key}` (`reset = [\"landlock.rule\"]` \
-                             clears the inherited rules)",
-                            r.said()
+                    match RemovedMount::providing(removed, cx, &path) {
+                        // Said where the mount was taken away: the user's own file.
+                        Some(r) => {
+                            let help = if key.starts_with("landlock.rule") {
+                                "also take it out of the inherited rules: `reset = \
+                                 [\"landlock.rule\"]`, then write the rules to keep"
+                                    .to_owned()
+                            } else {
+                                format!(
+                                    "also remove it from that Landlock list: \
+                                     `[remove] {key} = [{raw:?}]`"
+                                )
+                            };
+                            r.report(cx, &key, raw, &path, help);
+                        }
+                        None => cx.error(
+                            &k,
+                            format!("the sandbox cannot see `{}`: {why}", path.display()),
+                            Some("add a [[mount]] for it, or remove the rule".into()),
                         ),
-                        Some(r) => format!(
-                            "{}: also remove it from this Landlock list: \
-                             `[remove] {key} = [{raw:?}]`",
-                            r.said()
-                        ),
-                        None => "add a [[mount]] for it, or remove the rule".into(),
-                    };
-                    cx.error(
-                        &k,
-                        format!("the sandbox cannot see `{}`: {why}", path.display()),
-                        Some(help),
-                    );
+                    }
                 }
             }
             let rights: Vec<String> = rights

@@ -47,7 +47,7 @@ fn removed_mounts(loaded: &Loaded) -> Vec<mount_hiding::RemovedMount> {
             Some(mount_hiding::RemovedMount {
                 written: c.mount_target.clone()?,
                 action: c.action.word(),
-                by: loaded.sources.location(&c.by),
+                by: c.by.clone(),
             })
         })
         .collect()
@@ -100,7 +100,8 @@ pub fn compile(
     let seccomp = seccomp::compile(&mut cx, p);
     let removed = removed_mounts(loaded);
     if let (Some(pr), Some(f)) = (&process, &fs) {
-        process::check_cwd(&mut cx, &pr.cwd, f, &removed);
+        let raw = p.process.as_ref().and_then(|x| x.cwd.as_deref()).unwrap_or("/");
+        process::check_cwd(&mut cx, raw, &pr.cwd, f, &removed);
     }
     let landlock = landlock::compile(&mut cx, p, &fs, &removed);
     let capabilities = caps::compile(&mut cx, p, &ns);

@@ -1,10 +1,13 @@
 //! Mounts that cover earlier ones. Mounts are applied in order, so a later mount at or
 //! above an earlier mount's target hides it: a tmpfs at `/tmp` after a bind under `/tmp`
-//! leaves the bind unreachable, and a second tmpfs at `/tmp` (to give it a size) is stacked
-//! over the first. Both are located warnings at `check`; a Landlock path that only a hidden
-//! mount provided is an error, since the run would fail opening it.
+//! leaves the bind unreachable, and two mounts whose targets coincide once variables are
+//! expanded (`${PWD}` when run in `/tmp`) are stacked. Both are located warnings at `check`
+//! (targets equal *as written* never get here: loading replaces an inherited mount with
+//! such a one, and refuses two in one file); a Landlock path that only a hidden mount
+//! provided, or one left in an empty tmpfs, is an error, since the run would fail opening it.
 
 use super::Ctx;
+use crate::diag::{Diagnostic, Span};
 use crate::plan::{MountOp, MountPlan};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -34,8 +37,10 @@ impl Targets {
                          the later one is visible",
                         target.display()
                     ),
-                    "keep one mount per target (a child profile cannot change an inherited \
-                     mount; write the one it needs)",
+                    "the two targets differ as written and only coincide once variables are \
+                     expanded (a mount whose target is written as an inherited one's replaces \
+                     it; `[remove] mount` drops one); keep one mount per target if this is not \
+                     meant",
                 )
             } else {
                 (
@@ -144,16 +149,16 @@ pub fn in_empty_tmpfs(mounts: &[MountPlan], path: &Path) -> Option<PathBuf> {
     (!created).then(|| covering.target.clone())
 }
 
-/// An inherited mount that `reset` or `[remove]` took away, for the hint of a path that
-/// no mount provides any more.
+/// An inherited mount that `reset` or `[remove]` took away: a path only it provided is
+/// reported at the entry that removed it, in the file the user wrote.
 #[derive(Debug, Clone)]
 pub struct RemovedMount {
     /// Its target as written (`${PWD}`).
     pub written: String,
     /// `removed` or `reset`.
     pub action: &'static str,
-    /// file:line:col of the entry that took it away.
-    pub by: String,
+    /// The entry that took it away.
+    pub by: Span,
 }
 
 impl RemovedMount {
@@ -171,11 +176,21 @@ impl RemovedMount {
         })
     }
 
-    /// "the mount of `${PWD}` that provided it was removed at p.toml:4:11"
-    pub fn said(&self) -> String {
-        format!(
-            "the inherited mount of `{}` that provided it was {} at {}",
-            self.written, self.action, self.by
-        )
+    /// `key` still names `raw` (= `path`), which only this mount provided.
+    pub fn report(&self, cx: &mut Ctx, key: &str, raw: &str, path: &Path, help: String) {
+        cx.push(
+            Diagnostic::error(
+                key,
+                format!(
+                    "`{key}` still names {raw:?} (`{}`), which nothing provides once the \
+                     inherited mount of `{}` is {}",
+                    path.display(),
+                    self.written,
+                    self.action
+                ),
+            )
+            .at(self.by.clone())
+            .help(help),
+        );
     }
 }

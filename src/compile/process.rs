@@ -199,6 +199,7 @@ pub fn default_maps(
 /// (`[remove] mount = ["${PWD}"]` on `builtin:strict` leaves `cwd = "${PWD}"` behind).
 pub fn check_cwd(
     cx: &mut Ctx,
+    raw: &str,
     cwd: &std::path::Path,
     fs: &super::filesystem::Fs,
     removed: &[super::mount_hiding::RemovedMount],
@@ -217,13 +218,21 @@ pub fn check_cwd(
     } else {
         return;
     };
-    let help = match super::mount_hiding::RemovedMount::providing(removed, cx, cwd) {
-        Some(r) => format!("{}: set `process.cwd` to a directory the sandbox has, e.g. \"/\"", r.said()),
-        None => "set `process.cwd` to a directory the sandbox has (a mount target, or `/`)".into(),
-    };
-    cx.error(
-        "process.cwd",
-        format!("the working directory `{}` will not exist in the sandbox: {why}", cwd.display()),
-        Some(help),
-    );
+    match super::mount_hiding::RemovedMount::providing(removed, cx, cwd) {
+        Some(r) => r.report(
+            cx,
+            "process.cwd",
+            raw,
+            cwd,
+            "set `process.cwd` in this file to a directory the sandbox has, e.g. \"/\"".into(),
+        ),
+        None => cx.error(
+            "process.cwd",
+            format!(
+                "the working directory `{}` will not exist in the sandbox: {why}",
+                cwd.display()
+            ),
+            Some("set `process.cwd` to a directory the sandbox has (a mount target, or `/`)".into()),
+        ),
+    }
 }
