@@ -100,7 +100,11 @@ pub fn compile(
     let seccomp = seccomp::compile(&mut cx, p);
     let removed = removed_mounts(loaded);
     if let (Some(pr), Some(f)) = (&process, &fs) {
-        let raw = p.process.as_ref().and_then(|x| x.cwd.as_deref()).unwrap_or("/");
+        let raw = p
+            .process
+            .as_ref()
+            .and_then(|x| x.cwd.as_deref())
+            .unwrap_or("/");
         process::check_cwd(&mut cx, raw, &pr.cwd, f, &removed);
     }
     let landlock = landlock::compile(&mut cx, p, &fs, &removed);

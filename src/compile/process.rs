@@ -232,7 +232,9 @@ pub fn check_cwd(
                 "the working directory `{}` will not exist in the sandbox: {why}",
                 cwd.display()
             ),
-            Some("set `process.cwd` to a directory the sandbox has (a mount target, or `/`)".into()),
+            Some(
+                "set `process.cwd` to a directory the sandbox has (a mount target, or `/`)".into(),
+            ),
         ),
     }
 }

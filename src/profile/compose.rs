@@ -64,8 +64,8 @@ const NOT_RESETTABLE: &[&str] = &["version", "extends", "reset", "remove"];
 pub fn key_paths() -> &'static BTreeSet<String> {
     static PATHS: OnceLock<BTreeSet<String>> = OnceLock::new();
     PATHS.get_or_init(|| {
-        let schema = serde_json::to_value(schemars::schema_for!(super::Profile))
-            .unwrap_or_default();
+        let schema =
+            serde_json::to_value(schemars::schema_for!(super::Profile)).unwrap_or_default();
         let mut out = BTreeSet::new();
         collect_paths(&schema, &schema, "", &mut out, 0);
         for k in NOT_RESETTABLE {
@@ -113,7 +113,9 @@ fn collect_paths(
 }
 
 /// Take `reset` and `remove` out of a layer's own entries (loading consumes them).
-pub fn take(entries: &mut std::collections::BTreeMap<String, Node>) -> (Option<Node>, Option<Node>) {
+pub fn take(
+    entries: &mut std::collections::BTreeMap<String, Node>,
+) -> (Option<Node>, Option<Node>) {
     (entries.remove("reset"), entries.remove("remove"))
 }
 
@@ -148,7 +150,10 @@ pub fn written_target(mount: &Node) -> Option<(String, Span)> {
 /// `//a/./b/` → `/a/b`: only what cannot change the meaning of a path.
 fn tidy(p: &str) -> String {
     let absolute = p.starts_with('/');
-    let parts: Vec<&str> = p.split('/').filter(|c| !c.is_empty() && *c != ".").collect();
+    let parts: Vec<&str> = p
+        .split('/')
+        .filter(|c| !c.is_empty() && *c != ".")
+        .collect();
     let joined = parts.join("/");
     match (absolute, joined.is_empty()) {
         (true, _) => format!("/{joined}"),
@@ -351,7 +356,11 @@ fn remove_item(
                 None => format!("inherited in `{key}`: {}", written.join(", ")),
             }
         };
-        let what = if key == "mount" { "no inherited mount has the target" } else { "nothing inherited matches" };
+        let what = if key == "mount" {
+            "no inherited mount has the target"
+        } else {
+            "nothing inherited matches"
+        };
         diags.push(
             Diagnostic::error(
                 format!("remove.{key}"),
@@ -368,7 +377,11 @@ fn change_for(key: &str, old: &Node, by: &Span, action: Action) -> Change {
     Change {
         action,
         key: key.to_owned(),
-        what: if mount { describe_mount(old) } else { show(old) },
+        what: if mount {
+            describe_mount(old)
+        } else {
+            show(old)
+        },
         mount_target: if mount {
             written_target(old).map(|(t, _)| t)
         } else {

@@ -207,7 +207,11 @@ mod tests {
              [env]\nkeep = [\"SSH_AUTH_SOCK\"]\n",
             1,
         );
-        let Node::Table { mut entries, origin } = own else {
+        let Node::Table {
+            mut entries,
+            origin,
+        } = own
+        else {
             panic!("a table");
         };
         let (reset, remove) = compose::take(&mut entries);
@@ -219,7 +223,12 @@ mod tests {
             &mut diags,
             &mut changes,
         );
-        merge_recording(&mut inherited, Node::Table { entries, origin }, "", &mut changes);
+        merge_recording(
+            &mut inherited,
+            Node::Table { entries, origin },
+            "",
+            &mut changes,
+        );
         let expected: toml::Table = toml::from_str(
             "[env]\nkeep = [\"PATH\", \"SSH_AUTH_SOCK\"]\n[resources]\npids = 10\n\
              [landlock]\nwrite = [\"/tmp\"]\nconnect-tcp = [443]\n[[mount]]\ntype = \"proc\"\n",
@@ -275,15 +284,30 @@ mod tests {
         assert!(msgs[0].0.contains("no profile key `landlok.write`"));
         assert_eq!(msgs[0].1.as_deref(), Some("did you mean `landlock.write`?"));
         assert!(msgs[1].0.contains("nothing inherited matches \"$PWD\""));
-        assert!(msgs[1].1.as_deref().is_some_and(|h| h.contains("did you mean \"${PWD}\"?")));
-        assert!(msgs[2].0.contains("no inherited mount has the target \"/tmp\""));
-        assert!(diags.0.iter().all(|d| d.span.as_ref().is_some_and(|s| s.file == 1)));
+        assert!(msgs[1]
+            .1
+            .as_deref()
+            .is_some_and(|h| h.contains("did you mean \"${PWD}\"?")));
+        assert!(msgs[2]
+            .0
+            .contains("no inherited mount has the target \"/tmp\""));
+        assert!(diags
+            .0
+            .iter()
+            .all(|d| d.span.as_ref().is_some_and(|s| s.file == 1)));
     }
 
     #[test]
     fn reset_knows_every_key_of_the_schema() {
         let keys = compose::key_paths();
-        for k in ["mount", "landlock.write", "seccomp.allow", "resources.memory", "env.set", "rlimits.nofile"] {
+        for k in [
+            "mount",
+            "landlock.write",
+            "seccomp.allow",
+            "resources.memory",
+            "env.set",
+            "rlimits.nofile",
+        ] {
             assert!(keys.contains(k), "{k}");
         }
         for k in ["extends", "reset", "remove", "version", "mount.target"] {
