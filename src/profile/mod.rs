@@ -12,6 +12,7 @@ pub mod cgroup;
 pub mod compose;
 pub mod env;
 pub mod filesystem;
+pub mod hints;
 pub mod landlock;
 pub mod load;
 pub mod merge;
