@@ -13,7 +13,8 @@
 //!   it (see [`compose`](super::compose), which also handles `reset` and `[remove]`);
 //! - except the lists in [`REPLACED_LISTS`], where `over` replaces `base` as a whole (an
 //!   argv or an id map only makes sense complete);
-//! - `extends` itself is consumed by loading and never merged;
+//! - `extends`, `reset` and `[remove]` are consumed by loading and never merged (the
+//!   latter two act on the inherited tree first, in [`compose`](super::compose));
 //! - a file reached more than once through `extends` (a diamond) is merged once, at its
 //!   first position in the depth-first order.
 
