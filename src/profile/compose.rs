@@ -187,20 +187,20 @@ fn show(n: &Node) -> String {
     }
 }
 
-/// Same-target mounts in one file: (target, first, second, their indexes).
-pub fn duplicate_targets(own_mounts: &Node) -> Vec<(String, Span, Span, usize, usize)> {
+/// Same-target mounts in one file: (target, the first one's span, the second one's).
+pub fn duplicate_targets(own_mounts: &Node) -> Vec<(String, Span, Span)> {
     let Node::Array { items, .. } = own_mounts else {
         return Vec::new();
     };
-    let mut seen: Vec<(String, Span, usize)> = Vec::new();
+    let mut seen: Vec<(String, Span)> = Vec::new();
     let mut out = Vec::new();
-    for (j, m) in items.iter().enumerate() {
+    for m in items {
         let Some((t, span)) = written_target(m) else {
             continue;
         };
-        match seen.iter().find(|(s, _, _)| *s == t) {
-            Some((_, first, i)) => out.push((t, first.clone(), span, *i, j)),
-            None => seen.push((t, span, j)),
+        match seen.iter().find(|(s, _)| *s == t) {
+            Some((_, first)) => out.push((t, first.clone(), span)),
+            None => seen.push((t, span)),
         }
     }
     out

@@ -504,7 +504,7 @@ impl Loader {
     /// over the earlier, and it is unclear which the author meant.
     fn duplicate_mounts(&mut self, mounts: Option<&Node>) {
         let dups = mounts.map(compose::duplicate_targets).unwrap_or_default();
-        for (target, first, second, _, _) in dups {
+        for (target, first, second) in dups {
             self.diags.push(
                 Diagnostic::error(
                     "mount",
