@@ -1,5 +1,6 @@
 //! Loading a profile: read the file, validate it on its own (so type errors point into the
-//! right file), follow `extends` (depth-first, cycle-checked), merge the layers with
+//! right file), follow `extends` (depth-first, cycle-checked), apply the file's `reset` and
+//! `[remove]` to what it inherited ([`compose`](super::compose)), merge the layers with
 //! [`merge`](super::merge), and deserialize the merged tree into a typed [`Profile`].
 
 use super::builtin;
