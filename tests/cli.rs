@@ -293,16 +293,20 @@ fn run_without_a_command_prints_the_usage_not_a_builtin_location() {
 fn check_warns_about_a_mount_hiding_an_earlier_one_and_refuses_a_hidden_landlock_path() {
     let dir = std::env::temp_dir().join(format!("stockade-cli-hiding-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
+    // Targets that differ as written (a mount at an inherited target would replace it, two
+    // in one file are an error) but coincide once variables are expanded: stacked.
     let base = "version = 1\nextends = [\"builtin:minimal\"]\n\
-                [[mount]]\ntype = \"bind\"\nsource = \"/usr/share\"\ntarget = \"/tmp/share\"\nread-only = true\n\
-                [[mount]]\ntype = \"tmpfs\"\ntarget = \"/tmp\"\n";
+                [[mount]]\ntype = \"bind\"\nsource = \"/usr/share\"\ntarget = \"/var/share\"\nread-only = true\n\
+                [[mount]]\ntype = \"tmpfs\"\ntarget = \"/var\"\n\
+                [[mount]]\ntype = \"tmpfs\"\ntarget = \"/srv\"\n\
+                [[mount]]\ntype = \"tmpfs\"\ntarget = \"${env:NO_SUCH_VAR:-/srv}\"\n";
     let hiding = dir.join("hiding.toml");
     std::fs::write(&hiding, base).expect("write");
     let out = util::stockade(&["check", hiding.to_str().expect("utf-8")]);
     let err = util::text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "warnings only: {err}");
     assert!(
-        err.contains("`/tmp` hides the earlier mount[") && err.contains("at `/tmp/share`"),
+        err.contains("`/var` hides the earlier mount[") && err.contains("at `/var/share`"),
         "{err}"
     );
     assert!(
@@ -313,7 +317,7 @@ fn check_warns_about_a_mount_hiding_an_earlier_one_and_refuses_a_hidden_landlock
     let landlock = dir.join("landlock.toml");
     std::fs::write(
         &landlock,
-        format!("{base}[landlock]\nread = [\"/\"]\nexec = [\"/tmp/share\"]\n"),
+        format!("{base}[landlock]\nread = [\"/\"]\nexec = [\"/var/share\"]\n"),
     )
     .expect("write");
     let out = util::stockade(&["check", landlock.to_str().expect("utf-8")]);
@@ -321,8 +325,8 @@ fn check_warns_about_a_mount_hiding_an_earlier_one_and_refuses_a_hidden_landlock
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
-        err.contains("`/tmp/share` will not exist: the mount at `/tmp/share` that provides it is hidden by the later mount at `/tmp`"),
+        err.contains("`/var/share` will not exist: the mount at `/var/share` that provides it is hidden by the later mount at `/var`"),
         "{err}"
     );
-    assert!(err.contains("landlock.toml:13:"), "{err}");
+    assert!(err.contains("landlock.toml:19:"), "{err}");
 }

@@ -428,3 +428,26 @@ fn rootless_supplementary_groups_need_a_gid_map_helper() {
     root.gid = 0;
     assert!(try_compile(body, &root).is_ok());
 }
+
+/// A tmpfs starts empty: a Landlock path or working directory beneath it that no later
+/// mount creates cannot be opened (Landlock) or entered (chdir) at run time.
+#[test]
+fn a_landlock_path_or_cwd_left_in_an_empty_tmpfs_is_an_error() {
+    let errs = errors(
+        "version = 1\nextends = [\"builtin:minimal\"]\n[process]\ncwd = \"/tmp/work\"\n\
+         [landlock]\nread = [\"/\"]\nwrite = [\"/tmp/cache\", \"/tmp\"]\n",
+    );
+    assert_eq!(
+        errs,
+        [
+            "the working directory `/tmp/work` will not exist in the sandbox: it lies in the empty tmpfs at `/tmp` and no mount creates it",
+            "the sandbox cannot see `/tmp/cache`: it lies in the empty tmpfs at `/tmp` and no mount creates it",
+        ]
+    );
+    // A later mount beneath the path creates it (as a parent of its target).
+    plan(
+        "version = 1\nextends = [\"builtin:minimal\"]\n[process]\ncwd = \"/tmp/work\"\n\
+         [[mount]]\ntype = \"dir\"\ntarget = \"/tmp/work/out\"\n\
+         [landlock]\nread = [\"/\"]\nwrite = [\"/tmp/work\"]\n",
+    );
+}

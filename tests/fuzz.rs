@@ -4,7 +4,8 @@
 //! - structured profiles built from the real schema (`stockade schema`): every key the
 //!   format has, values of the right type most of the time and of a wrong one sometimes,
 //!   tricky strings (variables, sizes, durations, names close to real ones), `[[mount]]`
-//!   entries of every type, `extends` of builtins, fixtures and missing files;
+//!   entries of every type, `extends` of builtins, fixtures and missing files, `reset` of
+//!   valid and misspelt keys;
 //! - the same text with random byte edits (syntax errors at random places);
 //! - arbitrary bytes.
 //!
@@ -200,6 +201,18 @@ const INTEGERS: &[i64] = &[
     i64::MIN,
 ];
 
+/// `reset` keys: valid ones first, then mistakes.
+const RESET: &[&str] = &[
+    "mount",
+    "landlock.write",
+    "resources.memory",
+    "env",
+    "landlock.wirte",
+    "mount.target",
+    "",
+    "version",
+];
+
 const EXTENDS: &[&str] = &[
     "builtin:strict",
     "builtin:minimal",
@@ -385,8 +398,19 @@ impl Gen<'_> {
                 .unwrap_or_default();
             for (k, s) in props {
                 let must = !self.wild && (required.contains(&k.as_str()) || k == "version");
-                if must || self.rng.chance(percent) {
-                    let v = if k == "extends" {
+                // `reset` and `[remove]` act on what was inherited; random ones mostly fail
+                // to load (an unknown key, nothing to remove), so they are drawn rarely.
+                let taking = depth == 0 && (k == "reset" || k == "remove");
+                let chance = if taking { 5 } else { percent };
+                if must || self.rng.chance(chance) {
+                    let v = if k == "reset" && depth == 0 {
+                        let pool = if self.wild { RESET } else { &RESET[..4] };
+                        toml::Value::Array(
+                            (0..self.rng.below(3))
+                                .map(|_| toml::Value::String((*self.rng.pick(pool)).into()))
+                                .collect(),
+                        )
+                    } else if k == "extends" {
                         let pool = if self.wild { EXTENDS } else { &EXTENDS[..2] };
                         toml::Value::Array(
                             (0..self.rng.below(3))

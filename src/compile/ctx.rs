@@ -40,6 +40,11 @@ impl<'h> Ctx<'h> {
         self.diags.push(d);
     }
 
+    /// Record a diagnostic built elsewhere (one that already has its span).
+    pub fn push(&mut self, d: Diagnostic) {
+        self.diags.push(d);
+    }
+
     /// Record a warning.
     pub fn warn(&mut self, key: &str, message: impl Into<String>, help: Option<String>) {
         let mut d = Diagnostic::warning(key, message);

@@ -1,6 +1,7 @@
 //! `[landlock]` → [`LandlockPlan`].
 
 use super::filesystem::Fs;
+use super::mount_hiding::RemovedMount;
 use super::Ctx;
 use crate::diag::did_you_mean;
 use crate::plan::{Compat, LandlockPathPlan, LandlockPlan, MountOp};
@@ -60,7 +61,14 @@ const WRITE: &[&str] = &[
     "ioctl-dev",
 ];
 
-pub fn compile(cx: &mut Ctx, p: &Profile, fs: &Option<Fs>) -> Option<LandlockPlan> {
+/// `removed`: inherited mounts a later file took away, named in the hint of a path that
+/// no mount provides any more.
+pub fn compile(
+    cx: &mut Ctx,
+    p: &Profile,
+    fs: &Option<Fs>,
+    removed: &[RemovedMount],
+) -> Option<LandlockPlan> {
     let l = p.landlock.as_ref()?;
     if l.enabled == Some(false) {
         return None;
@@ -211,10 +219,11 @@ pub fn compile(cx: &mut Ctx, p: &Profile, fs: &Option<Fs>) -> Option<LandlockPla
             let Some(path) = cx.abs_path(&k, raw) else {
                 continue;
             };
-            if let Some((hidden, by)) = fs
+            let hidden_by = fs
                 .as_ref()
-                .and_then(|f| super::mount_hiding::hidden_landlock_path(&f.mounts, &path))
-            {
+                .and_then(|f| super::mount_hiding::hidden_landlock_path(&f.mounts, &path));
+            let was_hidden = hidden_by.is_some();
+            if let Some((hidden, by)) = hidden_by {
                 cx.error(
                     &k,
                     format!(
@@ -230,15 +239,42 @@ pub fn compile(cx: &mut Ctx, p: &Profile, fs: &Option<Fs>) -> Option<LandlockPla
                 );
             }
             if let Some(fs) = fs {
-                if !fs.can_see(&path) {
-                    cx.error(
-                        &k,
+                // A path no mount provides (or one left inside an empty tmpfs) cannot be
+                // opened when the ruleset is built: the run would fail there.
+                let missing = if !fs.can_see(&path) {
+                    Some("no mount provides it".to_owned())
+                } else if fs.mount_ns && !was_hidden {
+                    super::mount_hiding::in_empty_tmpfs(&fs.mounts, &path).map(|t| {
                         format!(
-                            "the sandbox cannot see `{}`: no mount provides it",
-                            path.display()
+                            "it lies in the empty tmpfs at `{}` and no mount creates it",
+                            t.display()
+                        )
+                    })
+                } else {
+                    None
+                };
+                if let Some(why) = missing {
+                    match RemovedMount::providing(removed, cx, &path) {
+                        // Said where the mount was taken away: the user's own file.
+                        Some(r) => {
+                            let help = if key.starts_with("landlock.rule") {
+                                "also take it out of the inherited rules: `reset = \
+                                 [\"landlock.rule\"]`, then write the rules to keep"
+                                    .to_owned()
+                            } else {
+                                format!(
+                                    "also remove it from that Landlock list: \
+                                     `[remove] {key} = [{raw:?}]`"
+                                )
+                            };
+                            r.report(cx, &key, raw, &path, help);
+                        }
+                        None => cx.error(
+                            &k,
+                            format!("the sandbox cannot see `{}`: {why}", path.display()),
+                            Some("add a [[mount]] for it, or remove the rule".into()),
                         ),
-                        Some("add a [[mount]] for it, or remove the rule".into()),
-                    );
+                    }
                 }
             }
             let rights: Vec<String> = rights

@@ -36,6 +36,23 @@ use crate::host::HostFacts;
 use crate::plan::Plan;
 use crate::profile::load::Loaded;
 
+/// The inherited mounts that `reset` or `[remove]` took away, with where.
+fn removed_mounts(loaded: &Loaded) -> Vec<mount_hiding::RemovedMount> {
+    use crate::profile::compose::Action;
+    loaded
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::Replaced)
+        .filter_map(|c| {
+            Some(mount_hiding::RemovedMount {
+                written: c.mount_target.clone()?,
+                action: c.action.word(),
+                by: c.by.clone(),
+            })
+        })
+        .collect()
+}
+
 /// Inputs that are not part of the profile.
 #[derive(Debug, Clone, Default)]
 pub struct CompileOptions {
@@ -81,7 +98,16 @@ pub fn compile(
     // Without namespaces (an error already reported) assume the stricter case.
     let rlimits = rlimit::compile(&mut cx, p, ns.as_ref().is_none_or(|n| n.plan.user));
     let seccomp = seccomp::compile(&mut cx, p);
-    let landlock = landlock::compile(&mut cx, p, &fs);
+    let removed = removed_mounts(loaded);
+    if let (Some(pr), Some(f)) = (&process, &fs) {
+        let raw = p
+            .process
+            .as_ref()
+            .and_then(|x| x.cwd.as_deref())
+            .unwrap_or("/");
+        process::check_cwd(&mut cx, raw, &pr.cwd, f, &removed);
+    }
+    let landlock = landlock::compile(&mut cx, p, &fs, &removed);
     let capabilities = caps::compile(&mut cx, p, &ns);
     let sandbox = systemd::Sandbox {
         mount_ns: ns.as_ref().is_some_and(|n| n.plan.mount),
@@ -95,6 +121,8 @@ pub fn compile(
     let egress = egress::compile(&mut cx, p, &ns, fs.as_mut(), &mut env);
     let mut diags = cx.finish();
     loaded.locate(&mut diags);
+    // Loading's warnings (already located) come first, in the order of the files.
+    diags.0.splice(0..0, loaded.warnings.0.iter().cloned());
     if diags.has_errors() {
         return Err(diags);
     }

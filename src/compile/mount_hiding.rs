@@ -1,10 +1,13 @@
 //! Mounts that cover earlier ones. Mounts are applied in order, so a later mount at or
 //! above an earlier mount's target hides it: a tmpfs at `/tmp` after a bind under `/tmp`
-//! leaves the bind unreachable, and a second tmpfs at `/tmp` (to give it a size) is stacked
-//! over the first. Both are located warnings at `check`; a Landlock path that only a hidden
-//! mount provided is an error, since the run would fail opening it.
+//! leaves the bind unreachable, and two mounts whose targets coincide once variables are
+//! expanded (`${PWD}` when run in `/tmp`) are stacked. Both are located warnings at `check`
+//! (targets equal *as written* never get here: loading replaces an inherited mount with
+//! such a one, and refuses two in one file); a Landlock path that only a hidden mount
+//! provided, or one left in an empty tmpfs, is an error, since the run would fail opening it.
 
 use super::Ctx;
+use crate::diag::{Diagnostic, Span};
 use crate::plan::{MountOp, MountPlan};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -34,8 +37,10 @@ impl Targets {
                          the later one is visible",
                         target.display()
                     ),
-                    "keep one mount per target (a child profile cannot change an inherited \
-                     mount; write the one it needs)",
+                    "the two targets differ as written and only coincide once variables are \
+                     expanded (a mount whose target is written as an inherited one's replaces \
+                     it; `[remove] mount` drops one); keep one mount per target if this is not \
+                     meant",
                 )
             } else {
                 (
@@ -122,6 +127,70 @@ pub fn check_created_entry(cx: &mut Ctx, index: usize, plan: &MountPlan, earlier
                  (type = \"bind\", read-only = true)",
                 plan.target.display()
             )),
+        );
+    }
+}
+
+/// For a Landlock path (or the working directory) beneath a fresh tmpfs: the tmpfs, when
+/// nothing mounted later creates the path (a tmpfs starts empty; only the parents of later
+/// mount targets are created in it).
+pub fn in_empty_tmpfs(mounts: &[MountPlan], path: &Path) -> Option<PathBuf> {
+    let (last, covering) = mounts
+        .iter()
+        .enumerate()
+        .rev()
+        .find(|(_, m)| path.starts_with(&m.target))?;
+    if !matches!(covering.op, MountOp::Tmpfs { .. }) || path == covering.target {
+        return None;
+    }
+    let created = mounts[last + 1..]
+        .iter()
+        .any(|m| m.target.starts_with(path));
+    (!created).then(|| covering.target.clone())
+}
+
+/// An inherited mount that `reset` or `[remove]` took away: a path only it provided is
+/// reported at the entry that removed it, in the file the user wrote.
+#[derive(Debug, Clone)]
+pub struct RemovedMount {
+    /// Its target as written (`${PWD}`).
+    pub written: String,
+    /// `removed` or `reset`.
+    pub action: &'static str,
+    /// The entry that took it away.
+    pub by: Span,
+}
+
+impl RemovedMount {
+    /// The removed mount whose target (expanded here) is or holds `path`.
+    pub fn providing<'a>(
+        removed: &'a [RemovedMount],
+        cx: &Ctx,
+        path: &Path,
+    ) -> Option<&'a RemovedMount> {
+        removed.iter().find(|r| {
+            super::vars::expand(&r.written, cx.host)
+                .ok()
+                .filter(|t| t.starts_with('/'))
+                .is_some_and(|t| path.starts_with(super::ctx::normalize(Path::new(&t))))
+        })
+    }
+
+    /// `key` still names `raw` (= `path`), which only this mount provided.
+    pub fn report(&self, cx: &mut Ctx, key: &str, raw: &str, path: &Path, help: String) {
+        cx.push(
+            Diagnostic::error(
+                key,
+                format!(
+                    "`{key}` still names {raw:?} (`{}`), which nothing provides once the \
+                     inherited mount of `{}` is {}",
+                    path.display(),
+                    self.written,
+                    self.action
+                ),
+            )
+            .at(self.by.clone())
+            .help(help),
         );
     }
 }

@@ -116,12 +116,17 @@ pub fn compile_phases_with(
     }
     let mut out = Vec::new();
     let mut errors = Diagnostics::default();
+    let mut first = true;
     for ph in phases {
         let name = ph.name.clone().unwrap_or_default();
         if only.is_some_and(|n| n != name) {
             continue;
         }
         let mut l = loaded.clone();
+        // Loading's warnings are the same for every phase: said once.
+        if !std::mem::take(&mut first) {
+            l.warnings = Diagnostics::default();
+        }
         let p = &mut l.profile;
         p.phase = None;
         let mut process = p.process.clone().unwrap_or_default();

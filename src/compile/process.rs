@@ -195,3 +195,48 @@ pub fn default_maps(
     ns.uid_map_helper = needs_helper(&ns.uid_map, caller_uid, caller_uid);
     ns.gid_map_helper = needs_helper(&ns.gid_map, caller_gid, caller_uid);
 }
+
+/// The working directory must exist in the sandbox: chdir runs after the mounts and nothing
+/// creates it. Said at `check`, naming what took its mount away when a later file did
+/// (`[remove] mount = ["${PWD}"]` on `builtin:strict` leaves `cwd = "${PWD}"` behind).
+pub fn check_cwd(
+    cx: &mut Ctx,
+    raw: &str,
+    cwd: &std::path::Path,
+    fs: &super::filesystem::Fs,
+    removed: &[super::mount_hiding::RemovedMount],
+) {
+    let why = if !fs.can_see(cwd) {
+        "no mount provides it".to_owned()
+    } else if let Some(t) = fs
+        .mount_ns
+        .then(|| super::mount_hiding::in_empty_tmpfs(&fs.mounts, cwd))
+        .flatten()
+    {
+        format!(
+            "it lies in the empty tmpfs at `{}` and no mount creates it",
+            t.display()
+        )
+    } else {
+        return;
+    };
+    match super::mount_hiding::RemovedMount::providing(removed, cx, cwd) {
+        Some(r) => r.report(
+            cx,
+            "process.cwd",
+            raw,
+            cwd,
+            "set `process.cwd` in this file to a directory the sandbox has, e.g. \"/\"".into(),
+        ),
+        None => cx.error(
+            "process.cwd",
+            format!(
+                "the working directory `{}` will not exist in the sandbox: {why}",
+                cwd.display()
+            ),
+            Some(
+                "set `process.cwd` to a directory the sandbox has (a mount target, or `/`)".into(),
+            ),
+        ),
+    }
+}

@@ -40,6 +40,23 @@ pub fn render(loaded: &Loaded, plan: &Plan) -> String {
     for (a, b) in &rows {
         let _ = writeln!(o, "{a:<width$}  # {b}");
     }
+    // What later files took away from their bases: not in effect, but part of the story.
+    if !loaded.changes.is_empty() {
+        let _ = writeln!(
+            o,
+            "\n# inherited values not in effect: taken away by `reset`, `[remove]` or a mount at the same target"
+        );
+        for c in &loaded.changes {
+            let row = format!("{} = {}", c.key, c.what);
+            let _ = writeln!(
+                o,
+                "{row:<width$}  # {}, {} by {}",
+                loaded.sources.location(&c.was),
+                c.action.word(),
+                loaded.sources.location(&c.by)
+            );
+        }
+    }
     // follow-symlinks: the values above are as written; what gets mounted is resolved.
     let followed: Vec<_> = plan.mounts.iter().flat_map(|m| &m.links_followed).collect();
     if !followed.is_empty() {

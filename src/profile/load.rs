@@ -1,16 +1,19 @@
 //! Loading a profile: read the file, validate it on its own (so type errors point into the
-//! right file), follow `extends` (depth-first, cycle-checked), merge the layers with
+//! right file), follow `extends` (depth-first, cycle-checked), apply the file's `reset` and
+//! `[remove]` to what it inherited ([`compose`](super::compose)), merge the layers with
 //! [`merge`](super::merge), and deserialize the merged tree into a typed [`Profile`].
 
 use super::builtin;
-use super::merge::merge;
-use super::node::Node;
+use super::compose::{self, Change};
+use super::hints::{key_hint, value_offset};
+use super::merge::merge_recording;
+use super::node::{Node, Origins};
 use super::Profile;
 use crate::diag::{did_you_mean, Diagnostic, Diagnostics, FileId, Sources, Span};
 use serde::Deserialize;
-use std::collections::BTreeMap;
+
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 /// How deep `extends` chains may go.
 pub const MAX_EXTENDS_DEPTH: usize = 32;
@@ -29,44 +32,11 @@ pub struct Loaded {
     pub origins: Origins,
     /// The files in merge order (bases first, this profile last).
     pub layers: Vec<String>,
-}
-
-/// Key path (`mount[2].target`) → origin of every merged value, built from the tree on
-/// first use: only diagnostics without a span and `explain` need it, and building it
-/// formats every key path of the profile.
-#[derive(Debug, Clone)]
-pub struct Origins {
-    tree: Arc<Node>,
-    map: OnceLock<BTreeMap<String, Span>>,
-}
-
-impl Origins {
-    fn new(tree: Arc<Node>) -> Origins {
-        Origins {
-            tree,
-            map: OnceLock::new(),
-        }
-    }
-
-    fn map(&self) -> &BTreeMap<String, Span> {
-        self.map.get_or_init(|| {
-            let mut all = Vec::new();
-            self.tree.walk("", &mut all);
-            all.into_iter()
-                .filter(|(k, _)| !k.is_empty())
-                .map(|(k, n)| (k, n.origin().clone()))
-                .collect()
-        })
-    }
-
-    /// The origin of exactly this key.
-    pub fn get(&self, key: &str) -> Option<&Span> {
-        self.map().get(key)
-    }
-
-    pub fn contains_key(&self, key: &str) -> bool {
-        self.map().contains_key(key)
-    }
+    /// Inherited values taken away by `reset`, `[remove]` or a replacing mount, in the
+    /// order loading met them.
+    pub changes: Vec<Change>,
+    /// Warnings found while loading (a `reset` of a key nothing inherited), located.
+    pub warnings: Diagnostics,
 }
 
 impl Loaded {
@@ -117,41 +87,6 @@ impl Loaded {
             None => span.clone(),
         }
     }
-}
-
-/// Where the value starts in `key = value` (the key bare or quoted); `None` for anything
-/// else, such as a `[table]` header.
-fn value_offset(text: &str) -> Option<usize> {
-    let bytes = text.as_bytes();
-    let mut i = match bytes.first()? {
-        q @ (b'"' | b'\'') => {
-            // A quoted key (`"MY-VAR" = ...`) may contain `=`: skip to its closing quote.
-            let mut j = 1;
-            while j < bytes.len() && bytes[j] != *q {
-                j += if *q == b'"' && bytes[j] == b'\\' {
-                    2
-                } else {
-                    1
-                };
-            }
-            j + 1
-        }
-        c if c.is_ascii_alphanumeric() || *c == b'_' || *c == b'-' => bytes
-            .iter()
-            .position(|c| !(c.is_ascii_alphanumeric() || *c == b'_' || *c == b'-'))?,
-        _ => return None,
-    };
-    while bytes.get(i).is_some_and(|c| *c == b' ' || *c == b'\t') {
-        i += 1;
-    }
-    if bytes.get(i) != Some(&b'=') {
-        return None;
-    }
-    i += 1;
-    while bytes.get(i).is_some_and(|c| *c == b' ' || *c == b'\t') {
-        i += 1;
-    }
-    (i < bytes.len()).then_some(i)
 }
 
 /// Loading failed; `sources` lets the caller render the diagnostics.
@@ -226,6 +161,8 @@ fn finish(mut loader: Loader, name: &str) -> Result<Loaded, LoadError> {
         tree,
         origins,
         layers: loader.layers,
+        changes: loader.changes,
+        warnings: loader.diags,
     })
 }
 
@@ -257,6 +194,8 @@ struct Loader {
     /// `${PROFILE_DIR}` to substitute, so its merged tree holds exactly what its text does
     /// and need not be deserialized a second time.
     whole: Option<Profile>,
+    /// What `reset`, `[remove]` and replacing mounts took away.
+    changes: Vec<Change>,
 }
 
 impl Loader {
@@ -324,9 +263,17 @@ impl Loader {
             return None;
         };
         let extends = entries.remove("extends");
+        let (reset, remove) = compose::take(&mut entries);
+        self.duplicate_mounts(entries.get("mount"));
         // The typed reading of the text stands for the whole profile only when nothing is
-        // merged into it and `${PROFILE_DIR}` substitution changed nothing in the tree.
-        if stack.is_empty() && extends.is_none() && !substituted {
+        // merged into it, nothing taken out of it, and `${PROFILE_DIR}` substitution
+        // changed nothing in the tree.
+        if stack.is_empty()
+            && extends.is_none()
+            && reset.is_none()
+            && remove.is_none()
+            && !substituted
+        {
             self.whole = Some(typed);
         }
         stack.push((identity, display));
@@ -343,12 +290,20 @@ impl Loader {
                 let resolved = resolve_extends(target, dir.as_deref());
                 if let Some(layer) = self.layer(&resolved, Some(origin), stack) {
                     match merged.as_mut() {
-                        Some(m) => merge(m, layer, ""),
+                        Some(m) => merge_recording(m, layer, "", &mut self.changes),
                         None => merged = Some(layer),
                     }
                 }
             }
         }
+        // Taken away from what the bases gave, before this file's own values merge in.
+        compose::apply(
+            merged.as_mut(),
+            reset.as_ref(),
+            remove.as_ref(),
+            &mut self.diags,
+            &mut self.changes,
+        );
         let (identity, _) = stack.pop()?;
         self.merged.push(identity);
         // Post-order: a file's bases were merged before it.
@@ -358,7 +313,7 @@ impl Loader {
         let own = Node::Table { entries, origin };
         Some(match merged {
             Some(mut m) => {
-                merge(&mut m, own, "");
+                merge_recording(&mut m, own, "", &mut self.changes);
                 m
             }
             None => own,
@@ -546,73 +501,31 @@ impl Loader {
         self.diags.push(d);
     }
 
+    /// Two mounts of one file at one target (as written): the later would only be stacked
+    /// over the earlier, and it is unclear which the author meant.
+    fn duplicate_mounts(&mut self, mounts: Option<&Node>) {
+        let dups = mounts.map(compose::duplicate_targets).unwrap_or_default();
+        for (target, first, second) in dups {
+            self.diags.push(
+                Diagnostic::error(
+                    "mount",
+                    format!(
+                        "two mounts of this file have the target `{target}`: this one and the one at {}",
+                        self.sources.location(&first)
+                    ),
+                )
+                .at(second)
+                .help("keep one of them: in one file a second mount at a target is only stacked over the first (a mount in a later file replaces an inherited one at the same target)"),
+            );
+        }
+    }
+
     fn report(&mut self, at: Option<&Span>, message: String, help: Option<&str>) {
         let mut d = Diagnostic::error("", message);
         d.span = at.cloned();
         d.help = help.map(str::to_owned);
         self.diags.push(d);
     }
-}
-
-/// A `help:` line for the TOML parser's and serde's messages: "did you mean" for unknown
-/// keys and values, and how to write the expected type.
-fn key_hint(message: &str, found: &str) -> Option<String> {
-    if message.starts_with("duplicate key") {
-        return Some("each key may be set once per table; remove one of them".into());
-    }
-    if message.starts_with("table `") {
-        return Some("merge the two tables into one".into());
-    }
-    if message.starts_with("invalid value") {
-        for (ty, max) in [("u8", "255"), ("u16", "65535"), ("u32", "4294967295")] {
-            if message.ends_with(&format!("expected {ty}")) {
-                return Some(format!("write a whole number from 0 to {max}"));
-            }
-        }
-    }
-    if let Some(rest) = message.split_once("expected ").map(|(_, r)| r) {
-        if message.starts_with("invalid type") {
-            return type_hint(rest);
-        }
-    }
-    // `expected one of `a`, `b`` and, for two candidates, `expected `a` or `b``.
-    let rest = message.split_once("expected ")?.1;
-    let candidates: Vec<&str> = rest.split('`').skip(1).step_by(2).collect();
-    if candidates.is_empty() {
-        return None;
-    }
-    let word = found.trim().trim_matches('"');
-    match did_you_mean(word, candidates.iter().copied()) {
-        Some(m) => Some(format!("did you mean `{m}`?")),
-        None if message.contains("unknown field") => {
-            Some(format!("valid keys here: {}", candidates.join(", ")))
-        }
-        None => Some(format!("write one of: {}", candidates.join(", "))),
-    }
-}
-
-/// How to write a value of the type serde expected.
-fn type_hint(expected: &str) -> Option<String> {
-    let hint = if expected.starts_with("a boolean") {
-        "write `true` or `false` (without quotes)"
-    } else if expected.starts_with("a string") {
-        "quote the value, e.g. \"10s\" or \"/usr\""
-    } else if expected.starts_with("a sequence") {
-        "write a list in brackets, e.g. [\"a\", \"b\"]"
-    } else if expected.starts_with("u8")
-        || expected.starts_with("u16")
-        || expected.starts_with("u32")
-        || expected.starts_with("u64")
-        || expected.starts_with("i64")
-        || expected.starts_with("an integer")
-    {
-        "write a whole number without quotes"
-    } else if expected.starts_with("struct") || expected.starts_with("a map") {
-        "write a table, e.g. [section] or { key = value }"
-    } else {
-        return None;
-    };
-    Some(hint.into())
 }
 
 fn resolve_extends(target: &str, dir: Option<&Path>) -> String {
@@ -655,22 +568,5 @@ fn substitute_profile_dir(node: &mut Node, dir: Option<&str>) -> bool {
         Node::Table { entries, .. } => entries
             .values_mut()
             .fold(false, |any, n| substitute_profile_dir(n, dir) | any),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::value_offset;
-
-    #[test]
-    fn finds_the_value_of_a_key_value_span() {
-        assert_eq!(value_offset("memory = \"lots\""), Some(9));
-        assert_eq!(value_offset("cpu=1"), Some(4));
-        assert_eq!(value_offset("\"A=B\" = \"1\""), Some(8));
-        assert_eq!(value_offset("'a' =\t2"), Some(6));
-        assert_eq!(value_offset("[[mount]]"), None);
-        assert_eq!(value_offset("\"/usr\""), None);
-        assert_eq!(value_offset("key ="), None);
-        assert_eq!(value_offset(""), None);
     }
 }

@@ -9,8 +9,10 @@ pub mod audit;
 pub mod builtin;
 pub mod caps;
 pub mod cgroup;
+pub mod compose;
 pub mod env;
 pub mod filesystem;
+pub mod hints;
 pub mod landlock;
 pub mod load;
 pub mod merge;
@@ -19,6 +21,7 @@ pub mod namespaces;
 pub mod node;
 pub mod phase;
 pub mod process;
+pub mod remove;
 pub mod rlimit;
 pub mod seccomp;
 pub mod systemd;
@@ -41,6 +44,16 @@ pub struct Profile {
     /// Profiles this one builds on, merged in order before this file. Paths are relative to
     /// this file; `builtin:NAME` names a profile embedded in stockade (see `stockade profiles`).
     pub extends: Option<Vec<String>>,
+    /// Keys whose inherited values (from `extends`) are cleared before this file's own
+    /// values merge in, by key path: `["mount", "landlock.write", "resources.memory"]`.
+    /// A list, a table or a single value; this file's own values then apply as written
+    /// (systemd's empty assignment). Consumed by loading, like `extends`.
+    pub reset: Option<Vec<String>>,
+    /// Single inherited list items to remove, by key path: `[remove] landlock.write =
+    /// ["${PWD}"]`, `env.keep = ["SSH_AUTH_SOCK"]`, and mounts by target as written,
+    /// `mount = ["${PWD}"]`. Applied after `reset`, only to what `extends` brought in; an
+    /// item that matches nothing inherited is an error. Consumed by loading.
+    pub remove: Option<remove::Remove>,
     /// The payload process: command, working directory, identity, lifecycle.
     pub process: Option<process::Process>,
     /// The payload's environment.

@@ -8,6 +8,7 @@ use crate::diag::{FileId, Span};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::ops::Range;
+use std::sync::{Arc, OnceLock};
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 use toml::Spanned;
 
@@ -137,5 +138,43 @@ impl Node {
                 }
             }
         }
+    }
+}
+
+/// Key path (`mount[2].target`) → origin of every merged value, built from the tree on
+/// first use: only diagnostics without a span and `explain` need it, and building it
+/// formats every key path of the profile.
+#[derive(Debug, Clone)]
+pub struct Origins {
+    tree: Arc<Node>,
+    map: OnceLock<BTreeMap<String, Span>>,
+}
+
+impl Origins {
+    pub(crate) fn new(tree: Arc<Node>) -> Origins {
+        Origins {
+            tree,
+            map: OnceLock::new(),
+        }
+    }
+
+    fn map(&self) -> &BTreeMap<String, Span> {
+        self.map.get_or_init(|| {
+            let mut all = Vec::new();
+            self.tree.walk("", &mut all);
+            all.into_iter()
+                .filter(|(k, _)| !k.is_empty())
+                .map(|(k, n)| (k, n.origin().clone()))
+                .collect()
+        })
+    }
+
+    /// The origin of exactly this key.
+    pub fn get(&self, key: &str) -> Option<&Span> {
+        self.map().get(key)
+    }
+
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.map().contains_key(key)
     }
 }
