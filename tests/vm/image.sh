@@ -82,7 +82,12 @@ umount_under() {
 }
 finish() {
   umount_under
-  if grep -q " $root" /proc/self/mounts; then log "mounts left under $root; keeping it"; else rm -rf --one-file-system "$build"; fi
+  if grep -q " $root" /proc/self/mounts; then log "mounts left under $root; keeping it"; return 0; fi
+  # A lazily detached mount can keep a directory busy for a moment; the image is built by
+  # now, so a leftover build directory is logged, never a failure.
+  rm -rf --one-file-system "$build" 2>/dev/null || { sleep 2; rm -rf --one-file-system "$build"; } ||
+    log "could not remove $build"
+  return 0
 }
 trap finish EXIT
 quietly() {   # quietly WHAT CMD...: output to the build log, its tail on failure
