@@ -39,6 +39,7 @@ pub mod report;
 mod sandbox_paths;
 pub mod signals;
 pub mod spawn;
+mod submodules;
 pub mod supervisor;
 pub mod sys;
 

@@ -1,7 +1,9 @@
 //! Protected paths inside writable binds (`plan.protected_paths`): made read-only and not
 //! creatable, as a required step (never best-effort, independent of Landlock).
 //!
-//! * Before the clone (parent, [`resolve`]): each path is walked from its bind's source one
+//! * Before the clone (parent, [`resolve`]): the superproject's `.git/hooks` and
+//!   `.git/config` are joined by those of each git submodule found under `.git/modules`
+//!   (`exec::submodules`). Each path is walked from its bind's source one
 //!   component at a time without following symlinks. An existing entry is protected as it
 //!   is; a missing one gets an empty placeholder (a directory, or an empty file) at its
 //!   first missing component, so there is a mount point to cover; a symlink is refused (a
@@ -102,7 +104,25 @@ fn is(st: &libc::stat, kind: libc::mode_t) -> bool {
 pub fn resolve(plan: &Plan) -> Result<(Vec<CString>, Placeholders), ExecError> {
     let mut out = Placeholders::default();
     let mut paths: Vec<PathBuf> = Vec::new();
+    // The superproject's entries, then the same entries of each submodule found now.
+    let mut all = plan.protected_paths.clone();
     for p in &plan.protected_paths {
+        match super::submodules::entries_for(p) {
+            Ok(more) => all.extend(more),
+            Err(super::submodules::TooMany(at)) => {
+                return Err(refuse(
+                    &at,
+                    format!(
+                        "more than {} git submodule directories to protect below .git/modules; \
+                         opt out with `filesystem.unprotected = [\"{}\"]` if this tree is trusted",
+                        super::submodules::MAX_SUBMODULES,
+                        p.name
+                    ),
+                ))
+            }
+        }
+    }
+    for p in &all {
         match resolve_one(p, &mut out) {
             Ok(Some(path)) => {
                 if !paths.contains(&path) {
