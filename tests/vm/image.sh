@@ -78,7 +78,8 @@ build=$(mktemp -d "$cache/build-XXXXXX")
 root="$build/root"
 buildlog="$build/log"
 umount_under() {
-  grep -o " $root[^ ]*" /proc/self/mounts | sort -r | while read -r m; do umount -l "$m" || true; done
+  # No mount left is the usual case: grep's status 1 must not end the script (pipefail, -e).
+  { grep -o " $root[^ ]*" /proc/self/mounts || true; } | sort -r | while read -r m; do umount -l "$m" || true; done
 }
 finish() {
   umount_under
