@@ -172,7 +172,7 @@ fn only_allowed_keys_and_fdstore_fds_pass() {
     // waits for that before it sends READY=1).
     let mut seen: Vec<(String, usize)> = Vec::new();
     let mut stored = Vec::new();
-    while !seen.last().is_some_and(|(t, _)| t == "READY=1") {
+    while seen.last().is_none_or(|(t, _)| t != "READY=1") {
         let Some((text, fds)) = recv(&sock) else {
             panic!("no READY=1 from the relay; got {seen:?}");
         };

@@ -10,7 +10,9 @@
 //! stockade-testd hog              allocate and touch memory until killed
 //! stockade-testd count-signals    print `ready`, then one line per delivered SIGHUP,
 //!                                 SIGUSR1, SIGUSR2, SIGRTMIN+1; exit 0 on SIGTERM
-//! stockade-testd notify-status N  send STATUS=1 ... STATUS=N, then READY=1, exit 0
+//! stockade-testd notify-status N [wait]
+//!                                 send STATUS=1 ... STATUS=N, then READY=1; exit 0, or
+//!                                 with `wait` stay until SIGTERM
 //! stockade-testd notify-from-child MSG
 //!                                 a child sends MSG; once it exited the main process
 //!                                 sends `STATUS=main process here` and waits for SIGTERM
@@ -472,6 +474,9 @@ fn main() {
                 notify(&format!("STATUS={i}"));
             }
             notify("READY=1");
+            while args.get(2).map(String::as_str) == Some("wait") {
+                std::thread::sleep(Duration::from_secs(3600));
+            }
             0
         }
         Some("notify-from-child") => {

@@ -111,6 +111,7 @@ fn io_err<'a>(
     }
 }
 
+/// The relay: a private socket the payload sends to, and the real systemd socket.
 #[derive(Debug)]
 pub struct NotifyRelay {
     /// Bound at `host_path`; the payload's messages arrive here.

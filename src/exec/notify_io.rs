@@ -45,8 +45,6 @@ impl UnixAddr {
     }
 }
 
-/// The relay: a private socket the payload sends to, and the real systemd socket.
-
 impl std::fmt::Debug for UnixAddr {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "UnixAddr(len {})", self.len)
