@@ -27,7 +27,7 @@
 //!   the sandbox. The main process may change this with `NOTIFYACCESS=` (systemd 254). As
 //!   under systemd, a process holding CAP_SYS_ADMIN over the sandbox's PID namespace can
 //!   claim another pid in its credentials. `MAINPID=` does not move the check.
-//! * **Keys** (`notify_filter::FORWARDED_KEYS`): `READY`, `RELOADING`, `STOPPING`, `STATUS`,
+//! * **Keys** (`filter::FORWARDED_KEYS`): `READY`, `RELOADING`, `STOPPING`, `STATUS`,
 //!   `ERRNO`, `BUSERROR`, `EXIT_STATUS`, `WATCHDOG` (`1` and `trigger`), `WATCHDOG_USEC`,
 //!   `EXTEND_TIMEOUT_USEC`, `MONOTONIC_USEC`, `FDSTORE`, `FDSTOREREMOVE`, `FDNAME`, `FDPOLL`;
 //!   `MAINPID=` is rewritten to the supervisor's pid (a sandboxed payload must not point
