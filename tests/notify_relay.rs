@@ -121,10 +121,15 @@ fn until(sock: &UnixDatagram, want: &str) -> Vec<(String, Vec<OwnedFd>)> {
     }
 }
 
+/// SIGTERM to stockade; SIGKILL if it has not ended after 10 s.
 fn stop(mut child: Child) -> std::process::Output {
     // SAFETY: kill with integer arguments.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let _ = child.try_wait();
+    let t0 = Instant::now();
+    while child.try_wait().ok().flatten().is_none() && t0.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
     child.wait_with_output().expect("wait")
 }
 
@@ -133,25 +138,38 @@ fn a_child_of_the_main_process_is_not_the_main_process() {
     if need_root() {
         return;
     }
-    for (access, forwarded) in [("", false), ("main", false), ("all", true)] {
+    // The payload under stockade's init (its pid found as init's child) and as PID 1 itself.
+    for (access, pid1, forwarded) in [
+        ("", "", false),
+        ("main", "pid1 = \"payload\"", false),
+        ("all", "", true),
+        ("all", "pid1 = \"payload\"", true),
+    ] {
         let dir = TempDir::new("notify-access");
         let extra = if access.is_empty() {
             String::new()
         } else {
             format!("[systemd]\nnotify-access = \"{access}\"\n")
         };
-        let p = profile(&dir, r#""notify-from-child", "READY=1""#, "", &extra);
+        let p = profile(&dir, r#""notify-from-child", "READY=1""#, pid1, &extra);
         let (sock, path) = receiver(&dir);
         let child = start(&p, &path, None);
         // The main process sends its mark after the child has exited: whatever the child
         // sent reached the relay before it.
         let seen = until(&sock, "STATUS=main process here");
-        let out = stop(child);
+        let out = if pid1.is_empty() {
+            stop(child)
+        } else {
+            // PID 1 without a handler ignores SIGTERM; it dies with stockade.
+            let mut child = child;
+            let _ = child.kill();
+            child.wait_with_output().expect("wait")
+        };
         let ready = seen.iter().any(|(t, _)| t.contains("READY=1"));
         assert_eq!(
             ready,
             forwarded,
-            "notify-access {access:?}: {seen:?}\n{}",
+            "notify-access {access:?} {pid1}: {seen:?}\n{}",
             stderr(&out)
         );
     }
