@@ -379,7 +379,7 @@ fn launch_in(
         if let Some(r) = relay.as_mut() {
             // Messages sent just before the payload ended (STOPPING=1, EXIT_STATUS=), and
             // what still waits for room in systemd's queue.
-            r.finish();
+            r.finish(ended.timed_out);
             rep.notify = Some(r.report());
         }
         rep.durations.payload_ms = Some(ms(exec_at.elapsed()));

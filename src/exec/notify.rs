@@ -44,7 +44,7 @@
 //!   [`QUEUE_MAX`]; when it is full the relay stops reading, and the payload's sd_notify
 //!   blocks as it would on systemd's own socket. Nothing is dropped while the payload runs;
 //!   after it ended, what systemd has not taken within [`FINAL_FLUSH`] is counted and warned
-//!   about. Each wakeup handles at most [`BATCH`] messages each way, so a flood of
+//!   about (a second after a wall-time kill). Each wakeup handles at most [`BATCH`] messages each way, so a flood of
 //!   datagrams never holds up signal forwarding or the wall-time limit.
 
 use std::ffi::CString;

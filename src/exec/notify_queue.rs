@@ -210,10 +210,16 @@ impl NotifyRelay {
     }
 
     /// The payload ended: relay what it sent last (STOPPING=1, EXIT_STATUS=) and what is
-    /// queued, waiting at most [`FINAL_FLUSH`] for systemd; what is left is counted and
-    /// warned about.
-    pub fn finish(&mut self) {
-        let deadline = Instant::now() + FINAL_FLUSH;
+    /// queued, waiting at most [`FINAL_FLUSH`] for systemd (a second after a wall-time kill:
+    /// the limit must not stretch by the wait for a receiver that does not read); what is
+    /// left is counted and warned about.
+    pub fn finish(&mut self, timed_out: bool) {
+        let flush = if timed_out {
+            FINAL_FLUSH.min(Duration::from_secs(1))
+        } else {
+            FINAL_FLUSH
+        };
+        let deadline = Instant::now() + flush;
         // Bounded too: a descendant left running (`pid = false`) may still be sending.
         let mut reads = 0;
         loop {
@@ -248,7 +254,7 @@ impl NotifyRelay {
                 "sd_notify relay: {n} message(s) not delivered: NOTIFY_SOCKET={} took none \
                  within {} after the payload ended",
                 self.target,
-                humantime::format_duration(FINAL_FLUSH)
+                humantime::format_duration(flush)
             ));
         }
     }
