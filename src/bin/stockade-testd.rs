@@ -439,6 +439,9 @@ fn notify_from_child(msg: &str) -> i32 {
     match unsafe { libc::fork() } {
         0 => {
             notify(msg);
+            // Alive while systemd handles it: systemd (252) finds a sender's unit by its
+            // cgroup, and a message from a process already gone is dropped.
+            std::thread::sleep(Duration::from_secs(2));
             // SAFETY: leaving the child without running the parent's exit handlers.
             unsafe { libc::_exit(0) }
         }
