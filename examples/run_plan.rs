@@ -184,6 +184,7 @@ fn main() {
             notify_socket: None,
             listen_fds: None,
             forward_manager_signals: false,
+            notify_all: false,
         },
         warnings: vec![],
         steps,

@@ -10,9 +10,14 @@
 //! stockade-testd hog              allocate and touch memory until killed
 //! stockade-testd count-signals    print `ready`, then one line per delivered SIGHUP,
 //!                                 SIGUSR1, SIGUSR2, SIGRTMIN+1; exit 0 on SIGTERM
-//! stockade-testd notify-status N  send STATUS=1 ... STATUS=N, then READY=1, exit 0
+//! stockade-testd notify-status N [wait]
+//!                                 send STATUS=1 ... STATUS=N, then READY=1; exit 0, or
+//!                                 with `wait` stay until SIGTERM
 //! stockade-testd notify-from-child MSG
-//!                                 a child sends MSG, the main process waits for SIGTERM
+//!                                 a child sends MSG; once it exited the main process
+//!                                 sends `STATUS=main process here` and waits for SIGTERM
+//! stockade-testd notify-fds       MAINPIDFD=, FDSTORE=, stray fds, unknown keys, a barrier
+//! stockade-testd notify-flood N   N processes flooding 4 KiB STATUS= datagrams forever
 //! ```
 //!
 //! `serve` listens on the socket-activation fd 3 when `LISTEN_FDS`/`LISTEN_PID` say it is
@@ -28,6 +33,9 @@ use std::net::{TcpListener, TcpStream};
 use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::os::unix::net::UnixDatagram;
 use std::time::{Duration, Instant};
+
+#[path = "testd/notify.rs"]
+mod notify_cmds;
 
 fn log(msg: &str) {
     // Plain stdout lines: under systemd they land in the journal, tests grep them.
@@ -431,14 +439,24 @@ fn notify_from_child(msg: &str) -> i32 {
     match unsafe { libc::fork() } {
         0 => {
             notify(msg);
+            // Alive while systemd handles it: systemd (252) finds a sender's unit by its
+            // cgroup, and a message from a process already gone is dropped.
+            std::thread::sleep(Duration::from_secs(2));
             // SAFETY: leaving the child without running the parent's exit handlers.
             unsafe { libc::_exit(0) }
         }
         pid if pid < 0 => die("fork failed"),
-        _ => loop {
-            // Until SIGTERM (default action) or the unit's timeout.
-            std::thread::sleep(Duration::from_secs(3600));
-        },
+        pid => {
+            let mut st = 0;
+            // SAFETY: waiting for our own child; st is a valid out pointer.
+            unsafe { libc::waitpid(pid, &mut st, 0) };
+            // A mark the tests wait for: everything the child sent came before it.
+            notify("STATUS=main process here");
+            loop {
+                // Until SIGTERM (default action) or the unit's timeout.
+                std::thread::sleep(Duration::from_secs(3600));
+            }
+        }
     }
 }
 
@@ -459,10 +477,17 @@ fn main() {
                 notify(&format!("STATUS={i}"));
             }
             notify("READY=1");
+            while args.get(2).map(String::as_str) == Some("wait") {
+                std::thread::sleep(Duration::from_secs(3600));
+            }
             0
         }
         Some("notify-from-child") => {
             notify_from_child(args.get(1).map_or("READY=1", String::as_str))
+        }
+        Some("notify-fds") => notify_cmds::fds(),
+        Some("notify-flood") => {
+            notify_cmds::flood(args.get(1).and_then(|a| a.parse().ok()).unwrap_or(8))
         }
         _ => {
             eprintln!("usage: stockade-testd serve|probe|get|hog (see the source's header)");

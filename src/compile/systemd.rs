@@ -80,8 +80,11 @@ pub fn compile(cx: &mut Ctx, p: &Profile, sandbox: Sandbox) -> SystemdPlan {
         (_, None) => None,
     };
     use crate::profile::systemd::KillMode;
+    let notify_all = notify_socket.is_some()
+        && s.notify_access == Some(crate::profile::systemd::NotifyAccess::All);
     SystemdPlan {
         notify_socket,
+        notify_all,
         listen_fds,
         forward_manager_signals: matches!(s.kill_mode, Some(KillMode::Process | KillMode::Mixed)),
     }

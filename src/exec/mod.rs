@@ -112,6 +112,7 @@ pub fn run(plan: &Plan, host: &HostFacts, opts: &RunOptions) -> Result<RunOutcom
         landlock: None,
         cgroup: None,
         network: None,
+        notify: None,
     };
     let result = launch(plan, host, started, &mut rep, opts);
     rep.durations.total_ms = ms(started.elapsed());
@@ -232,7 +233,7 @@ fn launch_in(
         // Socket activation: check LISTEN_PID and the fds before anything else is opened.
         listen_fds::prepare(plan.systemd.listen_fds.as_ref())?;
         let mut relay = match &plan.systemd.notify_socket {
-            Some(s) => Some(notify::NotifyRelay::new(s)?),
+            Some(s) => Some(notify::NotifyRelay::new(s, plan.systemd.notify_all)?),
             None => None,
         };
         let mut prep = prepare::prepare(plan, saved_mask, setgroups_denied, host.landlock_abi)?;
@@ -337,6 +338,10 @@ fn launch_in(
         }
         let exec_at = Instant::now();
         rep.durations.setup_ms = ms(exec_at - started);
+        if let (Some(r), None) = (relay.as_mut(), &failure) {
+            // Senders are checked against the payload's pid from now on.
+            r.payload_started(pid, prep.init_fork_at.is_some());
+        }
         if let Some(e @ ExecError::SetupTimeout { .. }) = failure {
             // A setup stuck in the kernel (a hung network filesystem): the whole sandbox
             // goes, its PID namespace with it.
@@ -374,8 +379,10 @@ fn launch_in(
             relay.as_mut(),
         );
         if let Some(r) = relay.as_mut() {
-            // Messages sent just before the payload ended (STOPPING=1, EXIT_STATUS=).
-            r.pump();
+            // Messages sent just before the payload ended (STOPPING=1, EXIT_STATUS=), and
+            // what still waits for room in systemd's queue.
+            r.finish(ended.timed_out);
+            rep.notify = Some(r.report());
         }
         rep.durations.payload_ms = Some(ms(exec_at.elapsed()));
         if let Some(e) = egress.take() {

@@ -17,18 +17,62 @@
 //! * the supervisor waits with [`sigtimedwait_relaying`], which forwards each message to the
 //!   real `NOTIFY_SOCKET` from the supervisor's own pid, so `NotifyAccess=main` accepts it.
 //!
-//! Messages pass through unchanged except `MAINPID=`, rewritten to the supervisor's pid (a
-//! sandboxed payload must not point systemd at an arbitrary host process; the supervisor is
-//! what receives `systemctl stop`), and `MAINPIDFDID=`, dropped for the same reason. File
-//! descriptors (`FDSTORE=1`, `BARRIER=1`) are forwarded with SCM_RIGHTS.
+//! What is forwarded, and from whom:
+//!
+//! * **Senders** (`[systemd] notify-access`): under `main` (the default, like systemd's
+//!   `NotifyAccess=main`; stockade cannot see the unit's setting) only the payload's main
+//!   process: the process stockade started, or the one its init started. The relay socket
+//!   has SO_PASSCRED, and the kernel gives the sender's pid as seen from stockade's PID
+//!   namespace, so it is compared with the payload's host pid. `all` accepts any process of
+//!   the sandbox. The main process may change this with `NOTIFYACCESS=` (systemd 254). As
+//!   under systemd, a process holding CAP_SYS_ADMIN over the sandbox's PID namespace can
+//!   claim another pid in its credentials. `MAINPID=` does not move the check.
+//! * **Keys** (`filter::FORWARDED_KEYS`): `READY`, `RELOADING`, `STOPPING`, `STATUS`,
+//!   `ERRNO`, `BUSERROR`, `EXIT_STATUS`, `WATCHDOG` (`1` and `trigger`), `WATCHDOG_USEC`,
+//!   `EXTEND_TIMEOUT_USEC`, `MONOTONIC_USEC`, `FDSTORE`, `FDSTOREREMOVE`, `FDNAME`, `FDPOLL`;
+//!   `MAINPID=` is rewritten to the supervisor's pid (a sandboxed payload must not point
+//!   systemd at an arbitrary host process; the supervisor is what receives `systemctl
+//!   stop`). Everything else is dropped and counted in the run report: `MAINPIDFD=1` and
+//!   `MAINPIDFDID=` (they would name another process as the unit's main one), unknown keys.
+//!   A message left empty is not sent.
+//! * **File descriptors** go with a message carrying `FDSTORE=1`, and the single fd of a
+//!   `BARRIER=1` message (sd_notify_barrier(3)), which is forwarded in order behind every
+//!   earlier message so systemd's close of it still means "all before it was processed".
+//!   Every other fd is closed.
+//! * **Back-pressure**: the outgoing socket is connected to `NOTIFY_SOCKET`, so it polls
+//!   writable only when systemd's queue has room. Messages wait in a queue of
+//!   [`QUEUE_MAX`]; when it is full the relay stops reading, and the payload's sd_notify
+//!   blocks as it would on systemd's own socket. Nothing is dropped while the payload runs;
+//!   after it ended, what systemd has not taken within [`FINAL_FLUSH`] is counted and warned
+//!   about (a second after a wall-time kill). Each wakeup handles at most [`BATCH`] messages each way, so a flood of
+//!   datagrams never holds up signal forwarding or the wall-time limit.
 
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+#[path = "notify_filter.rs"]
+pub mod filter;
+#[path = "notify_io.rs"]
+mod io;
+#[path = "notify_queue.rs"]
+mod queue;
+
+use io::{pass_credentials, socket, UnixAddr};
+#[cfg(test)]
+use io::{receive_from, send_to};
+pub use queue::sigtimedwait_relaying;
 
 pub use crate::plan::NOTIFY_SANDBOX_PATH;
+
+/// Messages waiting for systemd before the relay stops reading (and senders block).
+pub const QUEUE_MAX: usize = 1024;
+/// Messages read, and sent, per wakeup of the supervisor's loop.
+pub const BATCH: usize = 32;
+/// How long stockade waits, once the payload ended, for systemd to take what is queued.
+pub const FINAL_FLUSH: Duration = Duration::from_secs(5);
 
 /// The largest message relayed (systemd reads at most 4096 bytes, `NOTIFY_BUFFER_MAX`).
 const MAX_MESSAGE: usize = 4096;
@@ -67,47 +111,6 @@ fn io_err<'a>(
     }
 }
 
-/// A unix socket address (`sockaddr_un` and its length).
-#[derive(Clone, Copy)]
-struct UnixAddr {
-    addr: libc::sockaddr_un,
-    len: libc::socklen_t,
-}
-
-impl UnixAddr {
-    /// Parse a NOTIFY_SOCKET value: `/path` or `@abstract`.
-    fn parse(value: &str) -> Result<UnixAddr, NotifyError> {
-        let bytes = value.as_bytes();
-        let (abstract_ns, name) = match bytes.first() {
-            Some(b'/') => (false, bytes),
-            Some(b'@') => (true, &bytes[1..]),
-            _ => return Err(NotifyError::UnsupportedAddress(value.to_string())),
-        };
-        // SAFETY: sockaddr_un is plain data; all zeroes is a valid value.
-        let mut addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
-        addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
-        let start = usize::from(abstract_ns);
-        // A path needs its NUL terminator inside sun_path; an abstract name does not.
-        let room = addr.sun_path.len() - usize::from(!abstract_ns);
-        if name.is_empty() || name.contains(&0) || start + name.len() > room {
-            return Err(if name.len() + start > room {
-                NotifyError::AddressTooLong(value.to_string())
-            } else {
-                NotifyError::UnsupportedAddress(value.to_string())
-            });
-        }
-        for (i, b) in name.iter().enumerate() {
-            addr.sun_path[start + i] = *b as libc::c_char;
-        }
-        let base = std::mem::offset_of!(libc::sockaddr_un, sun_path);
-        let len = base + start + name.len() + usize::from(!abstract_ns);
-        Ok(UnixAddr {
-            addr,
-            len: len as libc::socklen_t,
-        })
-    }
-}
-
 /// The relay: a private socket the payload sends to, and the real systemd socket.
 #[derive(Debug)]
 pub struct NotifyRelay {
@@ -125,30 +128,16 @@ pub struct NotifyRelay {
     host_path: PathBuf,
     unlinked: bool,
     signal_fd: Option<OwnedFd>,
+    /// The supervisor's pid (what `MAINPID=` becomes).
     pid: libc::pid_t,
     warned: bool,
-}
-
-impl std::fmt::Debug for UnixAddr {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "UnixAddr(len {})", self.len)
-    }
-}
-
-fn socket() -> std::io::Result<OwnedFd> {
-    // SAFETY: plain integer arguments; the result is checked before use.
-    let fd = unsafe {
-        libc::socket(
-            libc::AF_UNIX,
-            libc::SOCK_DGRAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
-            0,
-        )
-    };
-    if fd < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: fd is a fresh descriptor we own.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    /// Who may notify, and the payload's main process as the kernel names it to us.
+    access: filter::Access,
+    main: queue::MainProcess,
+    /// `out` is connected to the target (poll says when systemd has room).
+    connected: bool,
+    queue: std::collections::VecDeque<queue::Outgoing>,
+    stats: queue::Stats,
 }
 
 /// Where the relay's directory goes: `/run/stockade` as root, else
@@ -204,8 +193,9 @@ fn open_dir_nofollow(path: &Path) -> std::io::Result<OwnedFd> {
 }
 
 impl NotifyRelay {
-    /// Set up the relay towards `notify_socket` (the plan's `systemd.notify_socket`).
-    pub fn new(notify_socket: &str) -> Result<NotifyRelay, NotifyError> {
+    /// Set up the relay towards `notify_socket` (the plan's `systemd.notify_socket`);
+    /// `all`: any process of the sandbox may notify (`[systemd] notify-access = "all"`).
+    pub fn new(notify_socket: &str, all: bool) -> Result<NotifyRelay, NotifyError> {
         // Validate the target first: a bad NOTIFY_SOCKET must fail before anything exists.
         UnixAddr::parse(notify_socket)?;
         // SAFETY: no preconditions.
@@ -221,7 +211,12 @@ impl NotifyRelay {
                 Err(e) => return Err(io_err("mkdir", &d)(e)),
             }
         };
-        let relay = Self::bind_in(dir, notify_socket, pid);
+        let relay = Self::bind_in(dir, notify_socket, pid).map(|mut r| {
+            if all {
+                r.access = filter::Access::All;
+            }
+            r
+        });
         if relay.is_err() {
             // Nothing may be left behind: the directory was ours and holds at most the socket.
             let _ = std::fs::remove_dir_all(base.join(format!("notify.{pid}.{n}")));
@@ -251,7 +246,14 @@ impl NotifyRelay {
         // Any uid inside the sandbox may send; only the sandbox can reach the inode.
         std::fs::set_permissions(&host_path, std::fs::Permissions::from_mode(0o666))
             .map_err(io_err("chmod", &host_path))?;
+        // The kernel adds each sender's credentials; without them `main` refuses all.
+        if let Err(e) = pass_credentials(sock.as_raw_fd()) {
+            crate::log::warn(&format!("sd_notify relay: SO_PASSCRED: {e}"));
+        }
         let out = socket().map_err(io_err("socket", Path::new(target)))?;
+        // Connected, a datagram socket polls writable only when the receiver has room. A
+        // receiver not there yet is retried when the first message goes.
+        let connected = io::connect(out.as_raw_fd(), target).is_ok();
         let parent = dir.parent().unwrap_or(Path::new("/"));
         Ok(NotifyRelay {
             sock,
@@ -265,6 +267,11 @@ impl NotifyRelay {
             signal_fd: None,
             pid,
             warned: false,
+            access: filter::Access::Main,
+            main: queue::MainProcess::default(),
+            connected,
+            queue: Default::default(),
+            stats: Default::default(),
         })
     }
 
@@ -318,56 +325,6 @@ impl NotifyRelay {
         }
     }
 
-    /// Relay every message waiting on the socket. Never blocks; errors are reported once
-    /// and never stop the payload. Returns how many messages were forwarded.
-    pub fn pump(&mut self) -> usize {
-        let mut forwarded = 0;
-        loop {
-            let mut data = [0u8; MAX_MESSAGE + 1];
-            let mut fds = [-1 as RawFd; MAX_FDS];
-            match self.receive(&mut data, &mut fds) {
-                Ok(None) => return forwarded,
-                Ok(Some((len, nfds, truncated))) => {
-                    let owned: Vec<OwnedFd> = fds[..nfds]
-                        .iter()
-                        // SAFETY: the kernel just installed these descriptors for us.
-                        .map(|&fd| unsafe { OwnedFd::from_raw_fd(fd) })
-                        .collect();
-                    if truncated {
-                        self.warn_once("dropped a message longer than 4096 bytes or with too many file descriptors");
-                        continue;
-                    }
-                    let text = rewrite(&data[..len], self.pid);
-                    if text.is_empty() {
-                        continue;
-                    }
-                    match self.send(&text, &owned) {
-                        Ok(()) => forwarded += 1,
-                        Err(e) => self.warn_once(&format!("forwarding to systemd failed: {e}")),
-                    }
-                }
-                Err(e) => {
-                    self.warn_once(&format!("recvmsg(2): {e}"));
-                    return forwarded;
-                }
-            }
-        }
-    }
-
-    fn receive(
-        &self,
-        data: &mut [u8],
-        fds: &mut [RawFd; MAX_FDS],
-    ) -> std::io::Result<Option<(usize, usize, bool)>> {
-        receive_from(self.sock.as_raw_fd(), data, fds)
-            .map(|r| r.map(|m| (m.len, m.fds, m.truncated)))
-    }
-
-    fn send(&self, text: &[u8], fds: &[OwnedFd]) -> std::io::Result<()> {
-        let raw: Vec<RawFd> = fds.iter().map(AsRawFd::as_raw_fd).collect();
-        send_to(self.out.as_raw_fd(), &self.target, text, &raw)
-    }
-
     /// A signalfd for `set` (created once): the supervisor's blocked signals, made pollable.
     fn signal_fd(&mut self, set: &libc::sigset_t) -> std::io::Result<RawFd> {
         if let Some(fd) = &self.signal_fd {
@@ -383,132 +340,6 @@ impl NotifyRelay {
         let raw = owned.as_raw_fd();
         self.signal_fd = Some(owned);
         Ok(raw)
-    }
-}
-
-/// One received datagram.
-struct Received {
-    len: usize,
-    fds: usize,
-    truncated: bool,
-    /// The sender's pid, when the socket has SO_PASSCRED.
-    #[cfg_attr(not(test), allow(dead_code))]
-    pid: Option<libc::pid_t>,
-}
-
-/// One datagram from `sock` (non-blocking): `Ok(None)` when nothing is waiting. Received
-/// fds land in `fds` (close-on-exec); fds beyond its size are closed and mark `truncated`.
-fn receive_from(
-    sock: RawFd,
-    data: &mut [u8],
-    fds: &mut [RawFd; MAX_FDS],
-) -> std::io::Result<Option<Received>> {
-    // u64 alignment satisfies cmsghdr's.
-    let mut control = [0u64; 64 + MAX_FDS / 2];
-    let mut iov = libc::iovec {
-        iov_base: data.as_mut_ptr().cast(),
-        iov_len: data.len(),
-    };
-    // SAFETY: msghdr is plain data; the pointers set below stay valid across recvmsg.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.as_mut_ptr().cast();
-    msg.msg_controllen = std::mem::size_of_val(&control) as _;
-    let n = loop {
-        // SAFETY: msg describes live buffers.
-        let n =
-            unsafe { libc::recvmsg(sock, &mut msg, libc::MSG_DONTWAIT | libc::MSG_CMSG_CLOEXEC) };
-        if n >= 0 {
-            break n as usize;
-        }
-        let e = std::io::Error::last_os_error();
-        match e.raw_os_error() {
-            Some(libc::EINTR) => continue,
-            Some(libc::EAGAIN) => return Ok(None),
-            _ => return Err(e),
-        }
-    };
-    let mut nfds = 0;
-    let mut pid = None;
-    let mut truncated = n > MAX_MESSAGE || msg.msg_flags & libc::MSG_CTRUNC != 0;
-    // SAFETY: walking the control buffer the kernel filled, with the libc macros.
-    unsafe {
-        let mut c = libc::CMSG_FIRSTHDR(&msg);
-        while !c.is_null() {
-            if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_RIGHTS {
-                let payload = (*c).cmsg_len as usize - libc::CMSG_LEN(0) as usize;
-                let count = payload / std::mem::size_of::<RawFd>();
-                let p = libc::CMSG_DATA(c).cast::<RawFd>();
-                for i in 0..count {
-                    let fd = std::ptr::read_unaligned(p.add(i));
-                    if nfds < MAX_FDS {
-                        fds[nfds] = fd;
-                        nfds += 1;
-                    } else {
-                        libc::close(fd);
-                        truncated = true;
-                    }
-                }
-            }
-            if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_CREDENTIALS {
-                let cred = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast::<libc::ucred>());
-                pid = Some(cred.pid);
-            }
-            c = libc::CMSG_NXTHDR(&msg, c);
-        }
-    }
-    Ok(Some(Received {
-        len: n.min(MAX_MESSAGE),
-        fds: nfds,
-        truncated,
-        pid,
-    }))
-}
-
-/// Send `text` with `fds` (SCM_RIGHTS) from `out` to the NOTIFY_SOCKET address `target`.
-fn send_to(out: RawFd, target: &str, text: &[u8], fds: &[RawFd]) -> std::io::Result<()> {
-    if fds.len() > MAX_FDS {
-        return Err(std::io::Error::from_raw_os_error(libc::ETOOMANYREFS));
-    }
-    let addr = UnixAddr::parse(target).map_err(std::io::Error::other)?;
-    let mut iov = libc::iovec {
-        iov_base: text.as_ptr() as *mut libc::c_void,
-        iov_len: text.len(),
-    };
-    let mut control = [0u64; 64 + MAX_FDS / 2];
-    // SAFETY: msghdr is plain data; every pointer set below outlives sendmsg.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_name = (&addr.addr as *const libc::sockaddr_un as *mut libc::sockaddr_un).cast();
-    msg.msg_namelen = addr.len;
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    if !fds.is_empty() {
-        let bytes = std::mem::size_of_val(fds) as u32;
-        // SAFETY: CMSG_SPACE fits `control` (MAX_FDS fds); the header is written in it.
-        unsafe {
-            msg.msg_control = control.as_mut_ptr().cast();
-            msg.msg_controllen = libc::CMSG_SPACE(bytes) as _;
-            let c = libc::CMSG_FIRSTHDR(&msg);
-            (*c).cmsg_level = libc::SOL_SOCKET;
-            (*c).cmsg_type = libc::SCM_RIGHTS;
-            (*c).cmsg_len = libc::CMSG_LEN(bytes) as _;
-            let p = libc::CMSG_DATA(c).cast::<RawFd>();
-            for (i, fd) in fds.iter().enumerate() {
-                std::ptr::write_unaligned(p.add(i), *fd);
-            }
-        }
-    }
-    loop {
-        // SAFETY: msg describes live buffers.
-        let r = unsafe { libc::sendmsg(out, &msg, libc::MSG_NOSIGNAL) };
-        if r >= 0 {
-            return Ok(());
-        }
-        let e = std::io::Error::last_os_error();
-        if e.raw_os_error() != Some(libc::EINTR) {
-            return Err(e);
-        }
     }
 }
 
@@ -537,120 +368,6 @@ pub fn add_mount(
 impl Drop for NotifyRelay {
     fn drop(&mut self) {
         self.sandbox_ready();
-    }
-}
-
-/// Rewrite one notification: `MAINPID=` names the supervisor, `MAINPIDFDID=` is dropped;
-/// everything else passes through byte for byte.
-pub fn rewrite(msg: &[u8], supervisor_pid: libc::pid_t) -> Vec<u8> {
-    let mut out = Vec::with_capacity(msg.len() + 8);
-    for line in msg.split(|b| *b == b'\n') {
-        if line.is_empty() || line.starts_with(b"MAINPIDFDID=") {
-            continue;
-        }
-        if !out.is_empty() {
-            out.push(b'\n');
-        }
-        if line.starts_with(b"MAINPID=") {
-            out.extend_from_slice(format!("MAINPID={supervisor_pid}").as_bytes());
-        } else {
-            out.extend_from_slice(line);
-        }
-    }
-    out
-}
-
-fn set_errno(e: i32) {
-    // SAFETY: __errno_location returns this thread's errno slot.
-    unsafe { *libc::__errno_location() = e };
-}
-
-/// `sigtimedwait(set, timeout)` that also relays notifications while it waits.
-///
-/// Same contract as sigtimedwait(2), so the supervisor's loop is unchanged: the signal number,
-/// or -1 with errno EAGAIN when `timeout` passed (EINTR never escapes). Without a relay it is
-/// sigtimedwait itself. With one, the blocked signals are watched through a signalfd next to
-/// the relay socket; a readable signalfd is consumed with a zero-timeout sigtimedwait.
-pub fn sigtimedwait_relaying(
-    set: &libc::sigset_t,
-    info: &mut libc::siginfo_t,
-    timeout: Option<Duration>,
-    relay: Option<&mut NotifyRelay>,
-) -> libc::c_int {
-    let Some(relay) = relay else {
-        let ts = timeout.map(timespec);
-        // SAFETY: set is initialized; ts lives across the call.
-        return unsafe {
-            libc::sigtimedwait(
-                set,
-                info,
-                ts.as_ref().map_or(std::ptr::null(), |t| t as *const _),
-            )
-        };
-    };
-    let deadline = timeout.map(|t| Instant::now() + t);
-    let sfd = match relay.signal_fd(set) {
-        Ok(fd) => fd,
-        Err(e) => {
-            relay.warn_once(&format!("signalfd(2): {e}; relaying stops"));
-            let ts = timeout.map(timespec);
-            // SAFETY: as above.
-            return unsafe {
-                libc::sigtimedwait(
-                    set,
-                    info,
-                    ts.as_ref().map_or(std::ptr::null(), |t| t as *const _),
-                )
-            };
-        }
-    };
-    let zero = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    loop {
-        // A signal already pending wins (and is consumed, exactly as sigtimedwait would).
-        // SAFETY: set is initialized; zero lives across the call.
-        let sig = unsafe { libc::sigtimedwait(set, info, &zero) };
-        if sig > 0 {
-            return sig;
-        }
-        let wait_ms: libc::c_int = match deadline {
-            None => -1,
-            Some(d) => {
-                let left = d.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    set_errno(libc::EAGAIN);
-                    return -1;
-                }
-                // Round up so a sub-millisecond remainder does not spin.
-                left.as_millis().saturating_add(1).min(i32::MAX as u128) as libc::c_int
-            }
-        };
-        let mut pfd = [
-            libc::pollfd {
-                fd: sfd,
-                events: libc::POLLIN,
-                revents: 0,
-            },
-            libc::pollfd {
-                fd: relay.fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            },
-        ];
-        // SAFETY: pfd is a live array of two pollfd.
-        let r = unsafe { libc::poll(pfd.as_mut_ptr(), 2, wait_ms) };
-        if r > 0 && pfd[1].revents != 0 {
-            relay.pump();
-        }
-    }
-}
-
-fn timespec(d: Duration) -> libc::timespec {
-    libc::timespec {
-        tv_sec: d.as_secs() as libc::time_t,
-        tv_nsec: d.subsec_nanos() as libc::c_long,
     }
 }
 

@@ -1,16 +1,83 @@
-//! Tests of the sd_notify relay: address parsing, rewriting, and a real relay between
+//! Tests of the sd_notify relay: address parsing, the allow-list, and a real relay between
 //! sockets in this process (a stand-in for systemd with SO_PASSCRED).
 
+use super::filter::{filter, Access, Filtered};
 use super::*;
+use std::time::Instant;
+
+fn text(f: &Filtered) -> &str {
+    std::str::from_utf8(&f.text).unwrap()
+}
 
 #[test]
-fn rewrites_mainpid_and_keeps_the_rest() {
-    let m = rewrite(b"READY=1\nMAINPID=2\nSTATUS=up: MAINPID=9\n", 4242);
-    assert_eq!(m, b"READY=1\nMAINPID=4242\nSTATUS=up: MAINPID=9".to_vec());
-    assert_eq!(rewrite(b"MAINPIDFDID=77\n", 1), Vec::<u8>::new());
-    assert_eq!(rewrite(b"WATCHDOG=1", 1), b"WATCHDOG=1".to_vec());
-    let extend = b"EXTEND_TIMEOUT_USEC=5000000\nRELOADING=1\nSTOPPING=1";
-    assert_eq!(rewrite(extend, 1), extend.to_vec());
+fn rewrites_mainpid_and_keeps_the_allowed_keys() {
+    let m = filter(b"READY=1\nMAINPID=2\nSTATUS=up: MAINPID=9\n", 4242);
+    assert_eq!(text(&m), "READY=1\nMAINPID=4242\nSTATUS=up: MAINPID=9");
+    assert!(m.dropped.is_empty() && !m.keep_fds);
+    for kept in [
+        "WATCHDOG=1",
+        "WATCHDOG=trigger",
+        "WATCHDOG_USEC=5000000",
+        "EXTEND_TIMEOUT_USEC=5000000\nRELOADING=1\nMONOTONIC_USEC=123\nSTOPPING=1",
+        "ERRNO=2\nBUSERROR=org.freedesktop.DBus.Error.Failed\nEXIT_STATUS=3",
+        "FDSTOREREMOVE=1\nFDNAME=old",
+    ] {
+        assert_eq!(text(&filter(kept.as_bytes(), 1)), kept);
+    }
+}
+
+#[test]
+fn drops_what_is_not_on_the_allow_list() {
+    let m = filter(b"MAINPIDFDID=77\n", 1);
+    assert_eq!(
+        (text(&m), m.dropped.as_slice()),
+        ("", ["MAINPIDFDID".to_owned()].as_slice())
+    );
+    let m = filter(b"MAINPIDFD=1", 1);
+    assert!(m.text.is_empty() && !m.keep_fds, "a pidfd never passes");
+    let m = filter(
+        b"X_SYSTEMD_UNIT_ACTIVE=x\nREADY=1\nnonsense\nSTATUS=a\0b",
+        1,
+    );
+    assert_eq!(text(&m), "READY=1");
+    assert_eq!(
+        m.dropped,
+        ["X_SYSTEMD_UNIT_ACTIVE", "(malformed)", "(malformed)"]
+    );
+    let long = format!("{}=1", "K".repeat(500));
+    assert_eq!(filter(long.as_bytes(), 1).dropped[0].len(), 64);
+}
+
+#[test]
+fn fds_go_only_with_fdstore_and_a_lone_barrier() {
+    let m = filter(b"FDSTORE=1\nFDNAME=db\nFDPOLL=0", 1);
+    assert_eq!(text(&m), "FDSTORE=1\nFDNAME=db\nFDPOLL=0");
+    assert!(m.keep_fds && !m.barrier);
+    assert!(!filter(b"FDSTORE=0\nFDNAME=db", 1).keep_fds);
+    assert!(!filter(b"STATUS=x", 1).keep_fds);
+    let b = filter(b"BARRIER=1\n", 1);
+    assert_eq!(text(&b), "BARRIER=1");
+    assert!(b.keep_fds && b.barrier);
+    // Not alone: systemd takes it as an ordinary message; BARRIER= is then unknown.
+    let b = filter(b"BARRIER=1\nREADY=1", 1);
+    assert_eq!(text(&b), "READY=1");
+    assert!(!b.keep_fds && !b.barrier);
+    // Left empty: nothing is sent, so no fd either.
+    assert!(!filter(b"FDSTORE=1x", 1).keep_fds);
+}
+
+#[test]
+fn notifyaccess_is_applied_not_forwarded() {
+    for (v, a) in [
+        ("main", Access::Main),
+        ("exec", Access::Main),
+        ("all", Access::All),
+        ("none", Access::None),
+    ] {
+        let m = filter(format!("NOTIFYACCESS={v}\nREADY=1").as_bytes(), 1);
+        assert_eq!((text(&m), m.access), ("READY=1", Some(a)));
+    }
+    assert_eq!(filter(b"NOTIFYACCESS=some", 1).access, None);
 }
 
 #[test]
@@ -91,7 +158,7 @@ fn recv_text(sock: &OwnedFd) -> Option<(String, usize, Option<libc::pid_t>, Vec<
 #[test]
 fn relays_messages_and_fds_from_our_own_pid() {
     let (systemd, systemd_path) = fake_systemd();
-    let mut relay = NotifyRelay::new(systemd_path.to_str().unwrap()).unwrap();
+    let mut relay = NotifyRelay::new(systemd_path.to_str().unwrap(), false).unwrap();
     let host_path = relay.host_path().to_path_buf();
     let md = std::fs::metadata(&host_path).unwrap();
     use std::os::unix::fs::PermissionsExt;
@@ -107,24 +174,26 @@ fn relays_messages_and_fds_from_our_own_pid() {
     let (pipe_r, pipe_w) = nix::unistd::pipe().unwrap();
     send_to(
         client.as_raw_fd(),
-        host_path.to_str().unwrap(),
-        b"READY=1\nMAINPID=1\nSTATUS=listening on :8080\n",
+        Some(host_path.to_str().unwrap()),
+        b"READY=1\nMAINPID=1\nSTATUS=listening on :8080\nFDSTORE=1\n",
         &[pipe_r.as_raw_fd()],
     )
     .unwrap();
     send_to(
         client.as_raw_fd(),
-        host_path.to_str().unwrap(),
+        Some(host_path.to_str().unwrap()),
         b"WATCHDOG=1",
         &[],
     )
     .unwrap();
+    // The payload's main process is this test.
+    relay.set_main(std::process::id() as libc::pid_t);
     assert_eq!(relay.pump(), 2);
     let (text, nfds, pid, fds) = recv_text(&systemd).unwrap();
     let me = std::process::id() as libc::pid_t;
     assert_eq!(
         text,
-        format!("READY=1\nMAINPID={me}\nSTATUS=listening on :8080")
+        format!("READY=1\nMAINPID={me}\nSTATUS=listening on :8080\nFDSTORE=1")
     );
     assert_eq!(nfds, 1);
     assert_eq!(pid, Some(me), "systemd sees the relay's (main) pid");
@@ -146,11 +215,12 @@ fn relays_messages_and_fds_from_our_own_pid() {
 #[test]
 fn waiting_relays_until_a_signal_or_the_timeout() {
     let (systemd, systemd_path) = fake_systemd();
-    let mut relay = NotifyRelay::new(systemd_path.to_str().unwrap()).unwrap();
+    let mut relay = NotifyRelay::new(systemd_path.to_str().unwrap(), false).unwrap();
+    relay.set_main(std::process::id() as libc::pid_t);
     let client = socket().unwrap();
     send_to(
         client.as_raw_fd(),
-        relay.host_path().to_str().unwrap(),
+        Some(relay.host_path().to_str().unwrap()),
         b"STOPPING=1",
         &[],
     )
@@ -188,7 +258,7 @@ fn waiting_relays_until_a_signal_or_the_timeout() {
 #[test]
 fn a_bad_notify_socket_leaves_nothing_behind() {
     assert!(matches!(
-        NotifyRelay::new("vsock:2:99"),
+        NotifyRelay::new("vsock:2:99", false),
         Err(NotifyError::UnsupportedAddress(_))
     ));
 }
@@ -196,7 +266,7 @@ fn a_bad_notify_socket_leaves_nothing_behind() {
 #[test]
 fn cleanup_after_the_payload_started_follows_no_swapped_name() {
     let (_systemd, systemd_path) = fake_systemd();
-    let mut relay = NotifyRelay::new(systemd_path.to_str().unwrap()).unwrap();
+    let mut relay = NotifyRelay::new(systemd_path.to_str().unwrap(), false).unwrap();
     let host_path = relay.host_path().to_path_buf();
     let dir = host_path.parent().unwrap().to_path_buf();
     // What a payload with the runtime directory bound writable could do once it runs:
@@ -221,4 +291,114 @@ fn cleanup_after_the_payload_started_follows_no_swapped_name() {
     );
     assert!(socket_gone, "the relay's own socket was not removed");
     assert!(link_kept, "AT_REMOVEDIR must refuse the link");
+}
+
+/// Send `msg` to `path` from a forked child (another pid), and wait for it.
+fn send_from_child(path: &Path, msg: &[u8]) {
+    let path = path.to_str().unwrap().to_owned();
+    // SAFETY: the child only uses the socket and exits; the parent reaps it.
+    unsafe {
+        let pid = libc::fork();
+        if pid == 0 {
+            let c = socket().unwrap();
+            let ok = send_to(c.as_raw_fd(), Some(&path), msg, &[]).is_ok();
+            libc::_exit(i32::from(!ok));
+        }
+        let mut st = 0;
+        libc::waitpid(pid, &mut st, 0);
+        assert_eq!(st, 0, "the child could not send");
+    }
+}
+
+#[test]
+fn under_main_only_the_main_process_is_relayed() {
+    for (all, want) in [
+        (false, vec!["STATUS=main"]),
+        (true, vec!["READY=1", "STATUS=main"]),
+    ] {
+        let (systemd, systemd_path) = fake_systemd();
+        let mut relay = NotifyRelay::new(systemd_path.to_str().unwrap(), all).unwrap();
+        relay.set_main(std::process::id() as libc::pid_t);
+        let host_path = relay.host_path().to_path_buf();
+        send_from_child(&host_path, b"READY=1");
+        let client = socket().unwrap();
+        send_to(
+            client.as_raw_fd(),
+            Some(host_path.to_str().unwrap()),
+            b"STATUS=main",
+            &[],
+        )
+        .unwrap();
+        relay.pump();
+        let mut got = Vec::new();
+        while let Some((t, _, _, _)) = recv_text(&systemd) {
+            got.push(t);
+        }
+        assert_eq!(got, want, "all = {all}");
+        assert_eq!(relay.report().refused_senders, u64::from(!all));
+        drop(relay);
+        let _ = std::fs::remove_dir_all(systemd_path.parent().unwrap());
+    }
+}
+
+#[test]
+fn a_full_receiver_delays_messages_and_loses_none() {
+    let (systemd, systemd_path) = fake_systemd();
+    let mut relay = NotifyRelay::new(systemd_path.to_str().unwrap(), false).unwrap();
+    relay.set_main(std::process::id() as libc::pid_t);
+    let host = relay.host_path().to_str().unwrap().to_owned();
+    let client = socket().unwrap();
+    // More than both socket queues hold (net.unix.max_dgram_qlen): the rest waits in the
+    // relay's queue, whose reads stop at QUEUE_MAX (the sender then sees EAGAIN, or blocks).
+    let total = 300;
+    for i in 0..total {
+        let msg = format!("STATUS={i}");
+        while let Err(e) = send_to(client.as_raw_fd(), Some(&host), msg.as_bytes(), &[]) {
+            assert_eq!(e.raw_os_error(), Some(libc::EAGAIN));
+            relay.pump();
+        }
+    }
+    // Each pump reads at most BATCH.
+    assert!(relay.pump() <= BATCH);
+    let mut got = Vec::new();
+    while got.len() < total {
+        match recv_text(&systemd) {
+            Some((t, _, _, _)) => got.push(t),
+            None => {
+                let before = relay.report().forwarded;
+                let n = relay.pump();
+                let progress = n > 0 || relay.report().forwarded > before;
+                assert!(progress, "{} of {total}: {:?}", got.len(), relay.report());
+            }
+        }
+    }
+    let want: Vec<String> = (0..total).map(|i| format!("STATUS={i}")).collect();
+    assert_eq!(got, want);
+    relay.finish(false);
+    let r = relay.report();
+    assert_eq!((r.forwarded, r.undelivered), (total as u64, 0));
+    let _ = std::fs::remove_dir_all(systemd_path.parent().unwrap());
+}
+
+#[test]
+fn what_systemd_never_takes_is_counted_after_the_final_flush() {
+    let (_systemd, systemd_path) = fake_systemd();
+    let mut relay = NotifyRelay::new(systemd_path.to_str().unwrap(), false).unwrap();
+    relay.set_main(std::process::id() as libc::pid_t);
+    let host = relay.host_path().to_str().unwrap().to_owned();
+    let client = socket().unwrap();
+    for i in 0..40 {
+        let msg = format!("STATUS={i}");
+        while send_to(client.as_raw_fd(), Some(&host), msg.as_bytes(), &[]).is_err() {
+            relay.pump();
+        }
+    }
+    let t0 = Instant::now();
+    relay.finish(true);
+    let after_timeout = t0.elapsed();
+    assert!(after_timeout >= Duration::from_secs(1) && after_timeout < FINAL_FLUSH);
+    let r = relay.report();
+    assert_eq!(r.forwarded + r.undelivered, 40, "{r:?}");
+    assert!(r.undelivered > 0);
+    let _ = std::fs::remove_dir_all(systemd_path.parent().unwrap());
 }

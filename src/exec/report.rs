@@ -90,6 +90,26 @@ pub struct RunReport {
     /// `network.mode = "proxy"`: every connection the proxy decided on.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub network: Option<NetworkReport>,
+    /// The sd_notify relay ran (NOTIFY_SOCKET was set).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notify: Option<NotifyReport>,
+}
+
+/// What the sd_notify relay forwarded and what it held back (see `exec::notify`).
+#[derive(Debug, Clone, Serialize)]
+pub struct NotifyReport {
+    /// Who could notify at the end: `main`, `all`, or `none` (after `NOTIFYACCESS=none`).
+    pub access: &'static str,
+    /// Messages sent to systemd.
+    pub forwarded: u64,
+    /// Messages dropped because their sender was not the payload's main process.
+    pub refused_senders: u64,
+    /// Keys removed from forwarded messages (not on the allow-list), by name.
+    pub dropped_keys: std::collections::BTreeMap<String, u64>,
+    /// File descriptors closed instead of forwarded (no `FDSTORE=1`).
+    pub closed_fds: u64,
+    /// Messages systemd did not take (gone, or not reading when the payload ended).
+    pub undelivered: u64,
 }
 
 /// The proxy's decisions (`crate::net::Decision` as JSON), with counts.

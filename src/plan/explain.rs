@@ -334,8 +334,13 @@ pub fn render_text(plan: &Plan) -> String {
     if let Some(n) = &plan.systemd.notify_socket {
         let _ = writeln!(
             o,
-            "systemd        sd_notify relayed to {n} (payload: NOTIFY_SOCKET={})",
-            super::NOTIFY_SANDBOX_PATH
+            "systemd        sd_notify relayed to {n} (payload: NOTIFY_SOCKET={}; from {})",
+            super::NOTIFY_SANDBOX_PATH,
+            if plan.systemd.notify_all {
+                "any process"
+            } else {
+                "the main process"
+            }
         );
     }
     if let Some(l) = &plan.systemd.listen_fds {

@@ -433,6 +433,10 @@ pub const NOTIFY_SANDBOX_PATH: &str = "/run/host/notify";
 pub struct SystemdPlan {
     /// Relay sd_notify messages from the payload to this socket.
     pub notify_socket: Option<String>,
+    /// Relay messages from any process of the sandbox (`notify-access = "all"`), not only
+    /// from the payload's main process.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub notify_all: bool,
     /// Pass this many socket-activation fds (from fd 3) into the sandbox.
     pub listen_fds: Option<ListenFds>,
     /// Forward signals from the service manager too (`kill-mode = "process"`); by default

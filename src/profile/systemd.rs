@@ -10,6 +10,10 @@ pub struct Systemd {
     /// Readiness notification: `auto` (relay `sd_notify` messages when NOTIFY_SOCKET is set,
     /// the default), `on` (fail when NOTIFY_SOCKET is missing) or `off`.
     pub notify: Option<Toggle>,
+    /// Who may send sd_notify messages, like the unit's `NotifyAccess=` (stockade cannot
+    /// see it): `main` (the default) relays only the payload's main process, `all` any
+    /// process of the sandbox. Set `all` when the unit has `NotifyAccess=all`.
+    pub notify_access: Option<NotifyAccess>,
     /// Socket activation: `auto` (pass LISTEN_FDS sockets into the sandbox when set, the
     /// default), `on` or `off`.
     pub listen_fds: Option<Toggle>,
@@ -33,6 +37,16 @@ pub enum KillMode {
     Mixed,
     /// `KillMode=process` (or `none`): systemd signals only stockade.
     Process,
+}
+
+/// `[systemd] notify-access`: who may notify (see `exec::notify`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum NotifyAccess {
+    /// Only the payload's main process (`NotifyAccess=main`, systemd's default).
+    Main,
+    /// Any process of the sandbox (`NotifyAccess=all`).
+    All,
 }
 
 /// A three-way switch.

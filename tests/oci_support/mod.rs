@@ -172,6 +172,7 @@ pub fn minimal_plan() -> Plan {
             notify_socket: None,
             listen_fds: None,
             forward_manager_signals: false,
+            notify_all: false,
         },
         warnings: vec![],
         steps: vec![Step::Exec],
@@ -404,6 +405,7 @@ pub fn full_plan() -> Plan {
         notify_socket: Some("/run/systemd/notify".into()),
         listen_fds: None,
         forward_manager_signals: false,
+        notify_all: false,
     };
     p
 }
