@@ -45,8 +45,8 @@ same stop Result success
 same stop ActiveState inactive
 # systemd logs how the main process ended unless it was a clean stop; the same for both.
 check_eq "stop: the journal's exit lines the same with and without stockade" \
-  "$(journal tp-stop-plain.service | grep 'Main process exited' || true)" \
-  "$(journal tp-stop-wrapped.service | grep 'Main process exited' || true)"
+  "$(journal tp-stop-plain.service | grep 'Main process exited' | sed 's/^[^:]*: //' || true)" \
+  "$(journal tp-stop-wrapped.service | grep 'Main process exited' | sed 's/^[^:]*: //' || true)"
 
 echo "# death by SIGUSR2 with Restart=on-abnormal"
 pair abnormal "/bin/sh -c 'sleep 1; kill -USR2 \$\$\$\$'" "Restart=on-abnormal\nRestartSec=1s\nStartLimitBurst=100\n"
@@ -57,8 +57,8 @@ for v in plain wrapped; do
 done
 both abnormal systemctl stop
 check_eq "abnormal: the first exit line the same with and without stockade" \
-  "$(journal tp-abnormal-plain.service | grep -m1 'Main process exited')" \
-  "$(journal tp-abnormal-wrapped.service | grep -m1 'Main process exited')"
+  "$(journal tp-abnormal-plain.service | grep -m1 'Main process exited' | sed 's/^[^:]*: //')" \
+  "$(journal tp-abnormal-wrapped.service | grep -m1 'Main process exited' | sed 's/^[^:]*: //')"
 check "the plain unit died of SIGUSR2 (status 12)" bash -c \
   "journalctl -o cat -u tp-abnormal-plain.service | grep -q 'status=12/USR2'"
 check "the wrapped unit died of SIGUSR2 too" bash -c \
