@@ -113,9 +113,11 @@ pub fn resolve(plan: &Plan) -> Result<(Vec<CString>, Placeholders), ExecError> {
                 return Err(refuse(
                     &at,
                     format!(
-                        "more than {} git submodule directories to protect below .git/modules; \
+                        "more than {} git submodule directories, or nesting deeper than {} \
+                         levels, to protect below .git/modules; \
                          opt out with `filesystem.unprotected = [\"{}\"]` if this tree is trusted",
                         super::submodules::MAX_SUBMODULES,
+                        super::submodules::MAX_DEPTH,
                         p.name
                     ),
                 ))

@@ -15,11 +15,12 @@ use crate::plan::ProtectedPath;
 use std::path::{Path, PathBuf};
 
 /// Deepest nesting followed below `.git/modules` (name components and nested submodules).
-const MAX_DEPTH: usize = 12;
+pub const MAX_DEPTH: usize = 12;
 /// Most submodule git directories protected in one bind (two entries each).
 pub const MAX_SUBMODULES: usize = 1024;
 
-/// Too many submodule git directories to protect (the caller refuses to start).
+/// Too many submodule git directories, or nested too deep, to protect (the caller refuses
+/// to start).
 #[derive(Debug)]
 pub struct TooMany(pub PathBuf);
 
@@ -62,8 +63,12 @@ pub fn entries_for(p: &ProtectedPath) -> Result<Vec<ProtectedPath>, TooMany> {
 /// links are never entered (git does not make them here; `protect::resolve` refuses one on
 /// a protected path), nor is anything that is not a directory.
 fn walk(dir: &Path, rel: &Path, depth: usize, out: &mut Vec<PathBuf>) -> Result<(), TooMany> {
-    if depth > MAX_DEPTH || !is_real_dir(dir) {
+    if !is_real_dir(dir) {
         return Ok(());
+    }
+    // Deeper than any real submodule layout: refuse rather than leave it unprotected.
+    if depth > MAX_DEPTH {
+        return Err(TooMany(dir.to_path_buf()));
     }
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Ok(());
