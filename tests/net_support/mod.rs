@@ -135,3 +135,45 @@ pub fn ports() -> (u16, u16, u16) {
     let base = 20000 + (std::process::id() % 300) as u16 * 150 + call * 15;
     (base + 1, base + 2, base + 3)
 }
+
+/// `python3 -m http.server` serving `dir` on 127.0.0.2:`port`, once it accepts connections.
+pub fn http_files(dir: &Path, port: u16) -> Servers {
+    let child = Command::new("python3")
+        .args([
+            "-m",
+            "http.server",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.2",
+        ])
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start python3 -m http.server");
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(("127.0.0.2", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    Servers {
+        children: vec![child],
+    }
+}
+
+/// A shipped profile's text with each `(from, to)` substituted (each `from` must occur) and
+/// its `base/` reference made absolute, for a copy outside the repository.
+pub fn shipped_profile(name: &str, subst: &[(&str, String)]) -> String {
+    let repo = std::env::current_dir().expect("cwd");
+    let mut text = std::fs::read_to_string(repo.join("profiles").join(name)).expect("profile");
+    for (from, to) in subst {
+        assert!(
+            text.contains(from),
+            "profiles/{name} no longer contains {from:?}"
+        );
+        text = text.replace(from, to);
+    }
+    let base = repo.join("profiles/base/minimal.toml");
+    text.replace("\"base/minimal.toml\"", &format!("\"{}\"", base.display()))
+}
