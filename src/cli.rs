@@ -83,7 +83,8 @@ pub enum Command {
   stockade run build.toml -- cargo test         replace the profile's command
   stockade run --report run.json web.toml       write the run report as JSON
 
-Exit status: the payload's (128+N when killed by signal N); 125 when stockade or the
+Exit status: the payload's; when it was killed by signal N, stockade dies of signal N too
+(a shell sees 128+N); 124 when the wall-time limit stopped it; 125 when stockade or the
 profile failed; 126 when the command is not executable; 127 when it is not found.")]
     Run(RunArgs),
     /// Validate profiles: exit 0 when clean, 1 on errors.
@@ -177,6 +178,10 @@ pub struct RunArgs {
     /// Run only this phase of a profile with `[[phase]]` tables.
     #[arg(long, value_name = "NAME")]
     pub phase: Option<String>,
+    /// For `stockade learn`, which traces this run: load the learning seccomp filter
+    /// (what the profile would not allow stops for the tracer) instead of the profile's.
+    #[arg(long, hide = true)]
+    pub learn_filter: bool,
     /// The command and its arguments (replaces `process.command`).
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<String>,

@@ -101,7 +101,7 @@ chrooted() { chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin LC_ALL=C.UTF
 start=$SECONDS
 log "building $suite from $mirror into $dir"
 quietly "debootstrap" debootstrap --variant=minbase --cache-dir="$cache/debs" \
-  --include=systemd,systemd-sysv,dbus,udev,kmod,procps,iproute2,busybox-static,uidmap \
+  --include=systemd,systemd-sysv,dbus,udev,kmod,procps,iproute2,busybox-static,uidmap,curl \
   "$suite" "$root" "$mirror"
 
 # The kernel without an initramfs-tools image (the small one below boots faster), and no
