@@ -24,8 +24,17 @@ pub fn main(cli: Cli) -> i32 {
             report_fd,
             net_log,
             phase,
+            learn_filter,
             command,
-        }) => run(profile, report, report_fd, net_log, phase, command),
+        }) => run(
+            profile,
+            report,
+            report_fd,
+            net_log,
+            phase,
+            learn_filter,
+            command,
+        ),
         Command::Check(CheckArgs { profiles, format }) => check(&profiles, format),
         Command::Plan(PlanArgs {
             profile,
@@ -148,6 +157,7 @@ fn run(
     report_fd: Option<i32>,
     net_log: Option<std::path::PathBuf>,
     phase: Option<String>,
+    learn_filter: bool,
     command: Vec<String>,
 ) -> i32 {
     let name = profile.unwrap_or_else(|| "builtin:strict".to_owned());
@@ -192,11 +202,27 @@ fn run(
             }),
             report_fd,
             net_log: net_log.clone(),
+            learn_filter,
         };
         if !ph.name.is_empty() {
             log::note(&format!("phase {}", ph.name));
         }
-        let code = match crate::exec::run(&ph.compiled.plan, &host, &run_opts) {
+        let learning;
+        let plan = if learn_filter {
+            // The learning filter replaces the profile's; it needs the seccomp step even
+            // where the profile has no filter, and no_new_privs to load without privilege.
+            if !ph.compiled.plan.capabilities.no_new_privs {
+                log::error(
+                    "--learn-filter needs a profile with `capabilities.no-new-privs = true`",
+                );
+                return EXIT_LAUNCHER;
+            }
+            learning = crate::compile::with_learning_filter(&ph.compiled.plan);
+            &learning
+        } else {
+            &ph.compiled.plan
+        };
+        let code = match crate::exec::run(plan, &host, &run_opts) {
             // End as the payload ended, so the parent sees a death by signal (after the
             // cleanup and the report: nothing is left to do); later phases do not run.
             Ok(outcome) => match outcome.die_of {

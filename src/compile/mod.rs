@@ -30,6 +30,7 @@ pub use ctx::Ctx;
 pub use landlock::{access_names, ACCESS_RIGHTS};
 pub use phases::{compile_phases, compile_phases_with, CompiledPhase};
 pub use rlimit::RLIMITS;
+pub use steps::with_learning_filter;
 
 use crate::diag::Diagnostics;
 use crate::host::HostFacts;

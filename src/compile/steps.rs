@@ -86,6 +86,21 @@ pub fn order(plan: &Plan, host: &HostFacts) -> Vec<Step> {
 
 const NOFILE: u32 = 7;
 
+/// `plan` with a seccomp step (last before exec, as [`order`] places it) even where the
+/// profile has no filter: `stockade run --learn-filter` loads the learning filter there.
+pub fn with_learning_filter(plan: &Plan) -> Plan {
+    let mut plan = plan.clone();
+    if !plan.steps.contains(&Step::Seccomp) {
+        let at = plan
+            .steps
+            .iter()
+            .position(|s| *s == Step::Exec)
+            .unwrap_or(plan.steps.len());
+        plan.steps.insert(at, Step::Seccomp);
+    }
+    plan
+}
+
 #[cfg(test)]
 mod tests {
     use crate::compile::{compile, CompileOptions};

@@ -69,6 +69,9 @@ pub struct RunOptions {
     pub report_fd: Option<RawFd>,
     /// `network.mode = "proxy"`: also append every decision as a JSON line here.
     pub net_log: Option<PathBuf>,
+    /// Load `stockade learn`'s filter ([`confine::learning_filter`]) at the seccomp step
+    /// instead of the profile's (the plan's steps must include it).
+    pub learn_filter: bool,
 }
 
 /// How the payload ended.
@@ -237,6 +240,13 @@ fn launch_in(
             None => None,
         };
         let mut prep = prepare::prepare(plan, saved_mask, setgroups_denied, host.landlock_abi)?;
+        if opts.learn_filter {
+            let filter = confine::learning_filter(plan.seccomp.as_ref())
+                .ok_or(confine::ConfineError::TooLong(usize::MAX))?;
+            prep.seccomp = Some(confine::SeccompProgram { filter, log: false });
+            rep.enforced
+                .push("seccomp: stockade learn's filter (what the profile would refuse stops for the tracer)".into());
+        }
         if let Some(r) = &relay {
             notify::add_mount(&mut prep, r)?;
         }

@@ -89,7 +89,13 @@ pub fn main(args: LearnArgs) -> i32 {
             log::error("learn: give a command after `--`, or logs with --from-log");
             return EXIT_LEARN;
         }
-        match observe(&profile, &host, &args, log_file) {
+        match observe(
+            &profile,
+            &host,
+            &args,
+            log_file,
+            plan.capabilities.no_new_privs,
+        ) {
             Ok((events, status)) => (events, 1, status),
             Err(e) => {
                 log::error(&format!("learn: {e}"));
@@ -155,16 +161,23 @@ fn observe(
     host: &HostFacts,
     args: &LearnArgs,
     log_file: Option<std::fs::File>,
+    fast: bool,
 ) -> std::io::Result<(Vec<Event>, i32)> {
     let exe = std::env::current_exe()?;
-    let mut argv = vec![
-        exe.display().to_string(),
-        "run".to_owned(),
-        profile.to_owned(),
-        "--".to_owned(),
-    ];
+    let mut argv = vec![exe.display().to_string(), "run".to_owned()];
+    // The learning filter needs no_new_privs (a profile without it is traced at every
+    // syscall instead: slower, the same observations).
+    if fast {
+        argv.push("--learn-filter".to_owned());
+    } else {
+        log::note(
+            "learn: the profile does not set no_new_privs; tracing every system call (slower)",
+        );
+    }
+    argv.push(profile.to_owned());
+    argv.push("--".to_owned());
     argv.extend(args.command.iter().cloned());
-    let traced = super::tracer::trace(&argv, &exe)?;
+    let traced = super::tracer::trace(&argv, &exe, fast)?;
     let mut events = vec![Event::Header {
         tool: "stockade-learn".into(),
         version: LOG_VERSION,

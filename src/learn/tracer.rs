@@ -9,8 +9,13 @@
 //! children inherit that. Paths are resolved as the kernel resolved them: `/proc/PID/fd/N`
 //! after a successful open (symlinks followed), `/proc/PID/cwd` for relative names.
 //!
-//! Not yet the issue's `SECCOMP_RET_TRACE` filter derived from the profile (that needs a
-//! hook in the executor's seccomp step): every syscall stops, which is slower.
+//!
+//! Fast path (`fast`, when the profile sets no_new_privs): `stockade run --learn-filter`
+//! loads the learning filter (`exec::confine::learning_filter`) instead of the profile's, and
+//! the tracer runs its tracees with `PTRACE_CONT` and `PTRACE_O_TRACESECCOMP`. Only what the
+//! profile would refuse, the path and socket calls, and foreign-ABI calls stop, once, at a
+//! seccomp-stop; a path or socket call is then resumed with `PTRACE_SYSCALL` to see its
+//! result at the syscall-exit-stop. stockade's own setup (before the filter) never stops.
 
 use super::event::{Access, Event};
 use std::collections::{HashMap, HashSet};
@@ -22,6 +27,8 @@ use std::path::{Path, PathBuf};
 const PTRACE_GET_SYSCALL_INFO: libc::c_uint = 0x420e;
 const OP_ENTRY: u8 = 1;
 const OP_EXIT: u8 = 2;
+const OP_SECCOMP: u8 = 3;
+const PTRACE_EVENT_SECCOMP: i32 = 7;
 const AUDIT_ARCH_I386: u32 = 0x4000_0003;
 const X32_BIT: u64 = 0x4000_0000;
 
@@ -42,7 +49,11 @@ struct SyscallInfo {
 struct Proc {
     recording: bool,
     exe: String,
+    /// `exe`'s number in `Recorder::exe_ids` (a cheap key for the per-call dedup).
+    exe_id: u32,
     entry: Option<(u64, [u64; 6], u32)>,
+    /// Fast path: resume with PTRACE_SYSCALL to see this call's result.
+    await_exit: bool,
 }
 
 /// The tracer's result.
@@ -53,8 +64,9 @@ pub struct Traced {
 }
 
 /// Run `argv` (a `stockade run ...` command line) traced. `stockade_exe` is what is not
-/// recorded.
-pub fn trace(argv: &[String], stockade_exe: &Path) -> io::Result<Traced> {
+/// recorded. `fast`: `argv` loads the learning filter (`--learn-filter`), so calls are seen
+/// at seccomp-stops instead of at every syscall entry and exit.
+pub fn trace(argv: &[String], stockade_exe: &Path, fast: bool) -> io::Result<Traced> {
     let cargs: Vec<CString> = argv
         .iter()
         .map(|a| CString::new(a.as_str()))
@@ -86,7 +98,8 @@ pub fn trace(argv: &[String], stockade_exe: &Path) -> io::Result<Traced> {
             | libc::PTRACE_O_TRACEFORK
             | libc::PTRACE_O_TRACEVFORK
             | libc::PTRACE_O_TRACECLONE
-            | libc::PTRACE_O_TRACEEXEC;
+            | libc::PTRACE_O_TRACEEXEC
+            | if fast { libc::PTRACE_O_TRACESECCOMP } else { 0 };
         if libc::ptrace(libc::PTRACE_SEIZE, child, 0, opts as libc::c_ulong) != 0 {
             let e = io::Error::last_os_error();
             libc::kill(child, libc::SIGKILL);
@@ -127,7 +140,8 @@ pub fn trace(argv: &[String], stockade_exe: &Path) -> io::Result<Traced> {
         let sig = libc::WSTOPSIG(st);
         let event = (st >> 16) & 0xff;
         let mut deliver = 0;
-        if sig == libc::SIGTRAP | 0x80 {
+        // A syscall-stop, or (fast path) a seccomp-stop: both read PTRACE_GET_SYSCALL_INFO.
+        if sig == libc::SIGTRAP | 0x80 || (sig == libc::SIGTRAP && event == PTRACE_EVENT_SECCOMP) {
             state.syscall_stop(pid);
         } else if sig == libc::SIGTRAP && event != 0 {
             state.ptrace_event(pid, event);
@@ -135,9 +149,14 @@ pub fn trace(argv: &[String], stockade_exe: &Path) -> io::Result<Traced> {
             // A signal for the tracee: pass it on.
             deliver = sig;
         }
+        let request = match state.procs.get(&pid) {
+            Some(p) if fast && !p.await_exit => libc::PTRACE_CONT,
+            None if fast => libc::PTRACE_CONT,
+            _ => libc::PTRACE_SYSCALL,
+        };
         // SAFETY: `pid` is a tracee in a ptrace-stop. ESRCH (it died) is fine.
         unsafe {
-            libc::ptrace(libc::PTRACE_SYSCALL, pid, 0, deliver as libc::c_ulong);
+            libc::ptrace(request, pid, 0, deliver as libc::c_ulong);
         }
     }
     Ok(Traced {
@@ -151,6 +170,12 @@ struct Recorder {
     procs: HashMap<libc::pid_t, Proc>,
     seen: HashSet<String>,
     events: Vec<Event>,
+    /// (nr, arch, exe id) of every call already recorded: most stops repeat a call, and
+    /// this check is all they cost (no name lookup, no event built).
+    seen_calls: HashSet<(u64, u32, u32)>,
+    exe_ids: HashMap<String, u32>,
+    /// Native numbers of the calls whose results `record` reads.
+    for_result: HashSet<u64>,
 }
 
 fn readlink(p: String) -> Option<String> {
@@ -166,6 +191,13 @@ impl Recorder {
             procs: HashMap::new(),
             seen: HashSet::new(),
             events: Vec::new(),
+            seen_calls: HashSet::new(),
+            exe_ids: HashMap::from([(String::new(), 0)]),
+            for_result: crate::exec::confine::ALWAYS_TRACED
+                .iter()
+                .filter_map(|n| crate::exec::confine::resolve_syscall(n))
+                .filter_map(|n| u64::try_from(n).ok())
+                .collect(),
         }
     }
 
@@ -214,11 +246,17 @@ impl Recorder {
                 let ours = Path::new(&exe) == self.stockade;
                 let p = self.proc(pid);
                 p.entry = None;
+                p.await_exit = false;
                 if !ours {
                     p.recording = true;
                 }
                 let recording = p.recording;
                 let parent_exe = std::mem::replace(&mut p.exe, exe.clone());
+                let next = self.exe_ids.len() as u32;
+                let id = *self.exe_ids.entry(exe.clone()).or_insert(next);
+                if let Some(p) = self.procs.get_mut(&pid) {
+                    p.exe_id = id;
+                }
                 if recording {
                     // Its execve entered before recording began (or in the old image).
                     self.push(Event::Syscall {
@@ -276,16 +314,22 @@ impl Recorder {
             return;
         }
         match info.op {
-            OP_ENTRY => {
+            OP_ENTRY | OP_SECCOMP => {
                 let mut args = [0u64; 6];
                 args.copy_from_slice(&info.data[1..7]);
+                let (nr, arch) = (info.data[0], info.arch);
+                let native = arch != AUDIT_ARCH_I386 && nr & X32_BIT == 0;
+                let for_result = native && self.for_result.contains(&nr);
                 let p = self.proc(pid);
-                p.entry = Some((info.data[0], args, info.arch));
+                p.entry = Some((nr, args, arch));
+                // At a seccomp-stop the result is needed only for what `record` reads.
+                p.await_exit = info.op == OP_SECCOMP && p.recording && for_result;
                 // The call is recorded at entry: some never return (exit_group, a failed
                 // exec's successor), and a refused one is still needed.
-                if p.recording {
-                    let exe = p.exe.clone();
-                    let (abi, name) = syscall_name(info.data[0], info.arch);
+                let (recording, exe_id) = (p.recording, p.exe_id);
+                if recording && self.seen_calls.insert((nr, arch, exe_id)) {
+                    let exe = self.proc(pid).exe.clone();
+                    let (abi, name) = syscall_name(nr, arch);
                     if let Some(name) = name {
                         self.push(Event::Syscall {
                             name,
@@ -297,6 +341,7 @@ impl Recorder {
             }
             OP_EXIT => {
                 let p = self.proc(pid);
+                p.await_exit = false;
                 let Some((nr, args, arch)) = p.entry.take() else {
                     return;
                 };
