@@ -294,3 +294,47 @@ fn a_killed_learn_leaves_no_process_behind() {
     let _ = child.wait();
     assert_eq!(none_left(&marker), Vec::<u32>::new(), "processes left");
 }
+
+const DIRFD: &str = r#"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+    const char *dir = argc > 1 ? argv[1] : "sub";
+    int d = open(dir, O_DIRECTORY | O_RDONLY);
+    if (d < 0) { printf("open %s: %s\n", dir, strerror(errno)); return 1; }
+    /* Away from the project: only the dirfd says where the names below are. */
+    if (chdir("/") != 0) return 1;
+    if (mkdirat(d, "made", 0755) != 0) { printf("mkdirat: %s\n", strerror(errno)); return 1; }
+    if (unlinkat(d, "made", AT_REMOVEDIR) != 0) { printf("unlinkat: %s\n", strerror(errno)); return 1; }
+    puts("made and removed");
+    return 0;
+}
+"#;
+
+/// Names relative to a directory fd are learnt where the kernel resolved them (through
+/// `/proc/PID/fd/N`), not relative to the working directory.
+#[test]
+fn dirfd_relative_names_are_learnt_where_they_resolve() {
+    if common::need_sandbox() || common::need_root() {
+        return;
+    }
+    let dir = project("learn-dirfd", "none", None);
+    std::fs::create_dir(dir.join("sub")).expect("sub");
+    cc(&dir, "dirfd", DIRFD, &["-O1"]);
+    round_trip(
+        &dir,
+        &["./dirfd"],
+        &["./dirfd", "/tmp"],
+        "Permission denied",
+        None,
+    );
+    let patch = std::fs::read_to_string(dir.join("learnt.toml")).expect("patch");
+    assert!(
+        patch.contains("\"${PWD}/sub\", #"),
+        "no rule for the dirfd's directory:\n{patch}"
+    );
+}

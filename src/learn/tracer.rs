@@ -364,7 +364,12 @@ impl Recorder {
         if abi != "x86_64" {
             return;
         }
-        let path_arg = |i: usize| read_string(pid, a[i]).map(|s| resolve(pid, &s));
+        // The name in argument `i`; in the `*at` calls the argument before it is its dirfd.
+        let at = name.ends_with("at") || name.ends_with("at2");
+        let path_arg = |i: usize| {
+            let dirfd = (at && i > 0).then(|| a[i - 1] as i32);
+            read_string(pid, a[i]).map(|s| resolve(pid, dirfd, &s))
+        };
         match (name.as_str(), rval) {
             ("open" | "openat" | "openat2" | "creat", fd) if fd >= 0 => {
                 let Some(path) = readlink(format!("/proc/{pid}/fd/{fd}")) else {
@@ -501,14 +506,23 @@ fn read_string(pid: libc::pid_t, addr: u64) -> Option<String> {
     String::from_utf8(buf[..end].to_vec()).ok()
 }
 
-/// A name relative to the tracee's working directory made absolute (dirfd-relative names
-/// other than AT_FDCWD are resolved against the cwd too: a known approximation).
-fn resolve(pid: libc::pid_t, name: &str) -> String {
+/// A name as the kernel resolves it: absolute, relative to the tracee's working directory
+/// (no dirfd, or `AT_FDCWD`), or relative to the directory its `dirfd` refers to
+/// (`/proc/PID/fd/N`, read at the syscall's exit while the fd is still open).
+fn resolve(pid: libc::pid_t, dirfd: Option<i32>, name: &str) -> String {
     if name.starts_with('/') {
         return name.to_owned();
     }
-    let cwd = readlink(format!("/proc/{pid}/cwd")).unwrap_or_else(|| "/".into());
-    format!("{}/{name}", cwd.trim_end_matches('/'))
+    let base = match dirfd {
+        Some(fd) if fd != libc::AT_FDCWD && fd >= 0 => readlink(format!("/proc/{pid}/fd/{fd}")),
+        _ => None,
+    }
+    .or_else(|| readlink(format!("/proc/{pid}/cwd")))
+    .unwrap_or_else(|| "/".into());
+    if name.is_empty() {
+        return base;
+    }
+    format!("{}/{name}", base.trim_end_matches('/'))
 }
 
 fn read_sockaddr(pid: libc::pid_t, addr: u64, len: u64) -> Option<(String, u16)> {
