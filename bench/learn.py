@@ -99,6 +99,7 @@ def main():
         for name, (cmd, cwd, learned) in workloads.items():
             variants = {
                 "plain (stockade run)": [bin_, "run", base, "--", *cmd],
+                "plain, learned profile": [bin_, "run", learned, "--", *cmd],
                 "learn, fresh base": [bin_, "learn", base, "-o", patch, "--", *cmd],
                 "learn, learned profile": [bin_, "learn", learned, "-o", patch, "--", *cmd],
             }
@@ -117,17 +118,21 @@ def main():
                 for v in order:
                     samples[v].append(timed(variants[v], cwd))
             results[name] = samples
+        # Each learn run is compared with the plain run of the same profile.
+        reference = {"learn, learned profile": "plain, learned profile"}
         print("| workload | run | wall median | CPU median | wall ×plain | CPU ×plain |")
         print("|---|---|---|---|---|---|")
         for name, samples in results.items():
-            plain = samples["plain (stockade run)"]
-            pw = statistics.median(s[0] for s in plain)
-            pc = statistics.median(s[1] for s in plain)
             for v, s in samples.items():
+                ref = samples[reference.get(v, "plain (stockade run)")]
+                pw = statistics.median(x[0] for x in ref)
+                pc = statistics.median(x[1] for x in ref)
                 w = statistics.median(x[0] for x in s)
                 c = statistics.median(x[1] for x in s)
                 print(f"| {name} | {v} | {w:.3f} s | {c:.3f} s | {w / pw:.2f} | {c / max(pc, 1e-9):.2f} |")
-        print("\nGoals (issue 15): fresh ≤ 3× plain, learned profile ≤ 1.2× plain; anchor: strace -f.")
+        print("\nRatios: each run against `plain (stockade run)` of the learning base, except"
+              " `learn, learned profile` against `plain, learned profile`.")
+        print("Goals (issue 15): fresh ≤ 3× plain, learned profile ≤ 1.2× plain; anchor: strace -f.")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -176,6 +176,8 @@ struct Recorder {
     exe_ids: HashMap<String, u32>,
     /// Native numbers of the calls whose results `record` reads.
     for_result: HashSet<u64>,
+    /// Names by (nr, arch): libseccomp's lookup allocates; a build makes millions of calls.
+    names: HashMap<(u64, u32), (&'static str, Option<String>)>,
 }
 
 fn readlink(p: String) -> Option<String> {
@@ -198,6 +200,7 @@ impl Recorder {
                 .filter_map(|n| crate::exec::confine::resolve_syscall(n))
                 .filter_map(|n| u64::try_from(n).ok())
                 .collect(),
+            names: HashMap::new(),
         }
     }
 
@@ -329,7 +332,7 @@ impl Recorder {
                 let (recording, exe_id) = (p.recording, p.exe_id);
                 if recording && self.seen_calls.insert((nr, arch, exe_id)) {
                     let exe = self.proc(pid).exe.clone();
-                    let (abi, name) = syscall_name(nr, arch);
+                    let (abi, name) = self.name(nr, arch);
                     if let Some(name) = name {
                         self.push(Event::Syscall {
                             name,
@@ -356,8 +359,19 @@ impl Recorder {
         }
     }
 
+    fn name(&mut self, nr: u64, arch: u32) -> (&'static str, Option<String>) {
+        self.names
+            .entry((nr, arch))
+            .or_insert_with(|| syscall_name(nr, arch))
+            .clone()
+    }
+
     fn record(&mut self, pid: libc::pid_t, exe: &str, nr: u64, a: &[u64; 6], arch: u32, rval: i64) {
-        let (abi, name) = syscall_name(nr, arch);
+        if !self.for_result.contains(&nr) || arch == AUDIT_ARCH_I386 || nr & X32_BIT != 0 {
+            // Only the native path and socket calls carry more than their name.
+            return;
+        }
+        let (abi, name) = self.name(nr, arch);
         let Some(name) = name else {
             return;
         };
