@@ -12,6 +12,12 @@
 //!    replaces them, repeatedly up the tree, but never becomes `/`, `/etc`, `$HOME`, `/tmp`,
 //!    `/run` or a parent of one of them: those hold too much that was not used.
 //! 4. Paths beneath `$PWD` or `$HOME` of the run are written `${PWD}/...`, `${HOME}/...`.
+//! 5. A path inside one process's `/proc/PID` (or `/proc/self`) is `/proc`.
+//!
+//! Syscalls: what was seen, plus the rest of its [`FAMILIES`] (the same operation through
+//! another entry point, or the call that completes it: a program that registers with
+//! `epoll_ctl` waits with `epoll_wait` or `epoll_pwait`, whichever its timing takes; one run
+//! shows only some of them), gathered into `@groups` where most of a group was used.
 
 use super::event::{Access, Event};
 use std::collections::{BTreeMap, BTreeSet};
@@ -23,6 +29,30 @@ pub const COLLAPSE_THRESHOLD: usize = 4;
 /// A group is used instead of its members when at least this share of them was used
 /// (numerator, denominator).
 pub const GROUP_SHARE: (usize, usize) = (2, 3);
+
+/// Calls learnt together: one run of a program shows whichever member its timing or
+/// libc version used, the next run may use another. None of them is dangerous.
+pub const FAMILIES: &[&[&str]] = &[
+    &[
+        "epoll_create",
+        "epoll_create1",
+        "epoll_ctl",
+        "epoll_wait",
+        "epoll_pwait",
+        "epoll_pwait2",
+    ],
+    &["poll", "ppoll", "select", "pselect6"],
+    &["wait4", "waitid"],
+    &["nanosleep", "clock_nanosleep", "restart_syscall"],
+    &["stat", "lstat", "fstat", "newfstatat", "statx"],
+    &["access", "faccessat", "faccessat2"],
+    &["dup", "dup2", "dup3"],
+    &["pipe", "pipe2"],
+    &["getdents", "getdents64"],
+    &["readlink", "readlinkat"],
+    &["futex", "futex_waitv"],
+    &["sched_yield"],
+];
 
 /// Capabilities never learnt without `--allow-dangerous`.
 /// A call `learn` keeps out of a profile unless `--allow-dangerous` is given.
@@ -78,6 +108,25 @@ fn normalize(p: &Path) -> PathBuf {
         }
     }
     out
+}
+
+/// A path inside one process's procfs directory (`/proc/PID/...`, `/proc/self/...`,
+/// `/proc/thread-self/...`) as `/proc`: the pid differs every run (a rule naming it would
+/// fail to open next time), and the sandbox's `/proc` is its own.
+fn stable_proc_path(p: PathBuf) -> PathBuf {
+    let mut c = p.components().skip(1);
+    let is_proc = c.next().is_some_and(|x| x.as_os_str() == "proc");
+    let per_process = c.next().is_some_and(|x| {
+        let x = x.as_os_str().to_string_lossy();
+        x == "self"
+            || x == "thread-self"
+            || (!x.is_empty() && x.bytes().all(|b| b.is_ascii_digit()))
+    });
+    if is_proc && per_process {
+        PathBuf::from("/proc")
+    } else {
+        p
+    }
 }
 
 fn base_name(exe: &str) -> String {
@@ -228,7 +277,7 @@ pub fn generalise(events: &[Event], allow_dangerous: bool) -> Learned {
                 }
             }
             Event::Path { access, path, exe } => {
-                let p = normalize(Path::new(path));
+                let p = stable_proc_path(normalize(Path::new(path)));
                 let user = base_name(exe);
                 let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
                 let transient = matches!(access, Access::Create | Access::Remove)
@@ -289,6 +338,7 @@ pub fn generalise(events: &[Event], allow_dangerous: bool) -> Learned {
         .into_iter()
         .partition(|(c, _)| !allow_dangerous && DANGEROUS_CAPS.contains(&c.as_str()));
     learned.caps = simple(caps);
+    add_families(&mut calls);
     let (dangerous, calls): (BTreeMap<_, _>, BTreeMap<_, _>) = calls
         .into_iter()
         .partition(|(c, _)| !allow_dangerous && is_dangerous(c));
@@ -296,6 +346,20 @@ pub fn generalise(events: &[Event], allow_dangerous: bool) -> Learned {
     learned.held_back.extend(simple(held));
     learned.syscalls = groups(simple(calls));
     learned
+}
+
+/// The members of a family not seen, named after one that was (count 0: not observed).
+fn add_families(calls: &mut BTreeMap<String, (BTreeSet<String>, usize)>) {
+    for family in FAMILIES {
+        let Some(seen) = family.iter().find(|c| calls.contains_key(**c)) else {
+            continue;
+        };
+        for member in *family {
+            calls
+                .entry((*member).to_owned())
+                .or_insert_with(|| (BTreeSet::from([format!("family of {seen}")]), 0));
+        }
+    }
 }
 
 /// Gather calls into `@groups` where most of a group was used and none of its members is

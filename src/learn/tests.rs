@@ -220,3 +220,22 @@ fn the_patch_extends_the_profile_and_learning_again_gives_an_empty_patch() {
     let second = render(&learned, &plan_of(&merged), "patched.toml", 1);
     assert!(second.empty, "{}", second.text);
 }
+
+#[test]
+fn per_process_procfs_paths_become_proc() {
+    let events = vec![
+        header(),
+        path(Access::Read, "/proc/11/maps", "/usr/bin/cargo"),
+        path(Access::Read, "/proc/self/cgroup", "/usr/bin/node"),
+        path(
+            Access::Read,
+            "/proc/thread-self/attr/current",
+            "/usr/bin/node",
+        ),
+        path(Access::Read, "/proc/cpuinfo", "/usr/bin/node"),
+        path(Access::Read, "/procfs/12/x", "/usr/bin/node"),
+    ];
+    let l = generalise(&events, false);
+    let values: Vec<&str> = l.read.iter().map(|e| e.value.as_str()).collect();
+    assert_eq!(values, ["/proc", "/procfs/12/x"]);
+}

@@ -54,6 +54,9 @@ struct Proc {
     entry: Option<(u64, [u64; 6], u32)>,
     /// Fast path: resume with PTRACE_SYSCALL to see this call's result.
     await_exit: bool,
+    /// The file its last execve named (resolved at the exec event: a script or a symlink
+    /// needs Landlock's execute right too, and `/proc/PID/exe` shows only the interpreter).
+    pending_exec: Option<String>,
 }
 
 /// The tracer's result.
@@ -176,6 +179,8 @@ struct Recorder {
     exe_ids: HashMap<String, u32>,
     /// Native numbers of the calls whose results `record` reads.
     for_result: HashSet<u64>,
+    /// Native numbers of execve and execveat.
+    exec_calls: HashSet<u64>,
     /// Names by (nr, arch): libseccomp's lookup allocates; a build makes millions of calls.
     names: HashMap<(u64, u32), (&'static str, Option<String>)>,
 }
@@ -195,7 +200,12 @@ impl Recorder {
             events: Vec::new(),
             seen_calls: HashSet::new(),
             exe_ids: HashMap::from([(String::new(), 0)]),
-            for_result: crate::exec::confine::ALWAYS_TRACED
+            for_result: crate::exec::confine::RESULT_NEEDED
+                .iter()
+                .filter_map(|n| crate::exec::confine::resolve_syscall(n))
+                .filter_map(|n| u64::try_from(n).ok())
+                .collect(),
+            exec_calls: crate::exec::confine::EXEC_CALLS
                 .iter()
                 .filter_map(|n| crate::exec::confine::resolve_syscall(n))
                 .filter_map(|n| u64::try_from(n).ok())
@@ -250,6 +260,7 @@ impl Recorder {
                 let p = self.proc(pid);
                 p.entry = None;
                 p.await_exit = false;
+                let named = p.pending_exec.take();
                 if !ours {
                     p.recording = true;
                 }
@@ -281,6 +292,17 @@ impl Recorder {
                                 access: Access::Exec,
                                 path: mapped,
                                 exe: exe.clone(),
+                            });
+                        }
+                    }
+                    // A script (or a symlink to one) named by the execve: the kernel
+                    // checks execute on it as well as on its interpreter.
+                    if let Some(file) = named.map(|f| resolve_links(pid, &f)) {
+                        if file != exe {
+                            self.push(Event::Path {
+                                access: Access::Exec,
+                                path: file,
+                                exe: by.clone(),
                             });
                         }
                     }
@@ -323,6 +345,18 @@ impl Recorder {
                 let (nr, arch) = (info.data[0], info.arch);
                 let native = arch != AUDIT_ARCH_I386 && nr & X32_BIT == 0;
                 let for_result = native && self.for_result.contains(&nr);
+                let exec_call = native && self.exec_calls.contains(&nr);
+                if exec_call {
+                    // Read even before recording starts: stockade's own exec of the payload
+                    // may name a script.
+                    let (dirfd, name) = if self.name(nr, arch).1.as_deref() == Some("execveat") {
+                        (Some(args[0] as i32), args[1])
+                    } else {
+                        (None, args[0])
+                    };
+                    let file = read_string(pid, name).map(|f| resolve(pid, dirfd, &f));
+                    self.proc(pid).pending_exec = file;
+                }
                 let p = self.proc(pid);
                 p.entry = Some((nr, args, arch));
                 // At a seccomp-stop the result is needed only for what `record` reads.
@@ -537,6 +571,40 @@ fn resolve(pid: libc::pid_t, dirfd: Option<i32>, name: &str) -> String {
         return base;
     }
     format!("{}/{name}", base.trim_end_matches('/'))
+}
+
+/// `path` (absolute, as the tracee sees it) with every symlink resolved inside the
+/// tracee's root (`/proc/PID/root`, which is the sandbox's root, not ours). At most 40
+/// links, as the kernel allows; a loop or an unreadable link stops the walk there.
+fn resolve_links(pid: libc::pid_t, path: &str) -> String {
+    let root = PathBuf::from(format!("/proc/{pid}/root"));
+    let mut todo: Vec<String> = path.split('/').rev().map(str::to_owned).collect();
+    let mut done = PathBuf::from("/");
+    let mut links = 0;
+    while let Some(c) = todo.pop() {
+        match c.as_str() {
+            "" | "." => continue,
+            ".." => {
+                done.pop();
+                continue;
+            }
+            _ => {}
+        }
+        let next = done.join(&c);
+        let inside = root.join(next.strip_prefix("/").unwrap_or(&next));
+        match std::fs::read_link(&inside) {
+            Ok(target) if links < 40 => {
+                links += 1;
+                let t = target.to_string_lossy().into_owned();
+                if t.starts_with('/') {
+                    done = PathBuf::from("/");
+                }
+                todo.extend(t.split('/').rev().map(str::to_owned));
+            }
+            _ => done = next,
+        }
+    }
+    done.to_string_lossy().into_owned()
 }
 
 fn read_sockaddr(pid: libc::pid_t, addr: u64, len: u64) -> Option<(String, u16)> {

@@ -8,8 +8,8 @@
 //! filter: `PTRACE_SYSCALL` stops every call twice). A profile without seccomp allows
 //! nothing in particular, so a fresh run traps every call (once, not twice).
 //!
-//! Two kinds of calls always stop, whatever the profile allows, because learn records more
-//! than their names: the path calls (`open*`, `creat`, `mkdir*`, `unlink*`, `rmdir`,
+//! Some calls always stop, whatever the profile allows, because learn records more than
+//! their names: `execve`/`execveat` (the file named), the path calls (`open*`, `creat`, `mkdir*`, `unlink*`, `rmdir`,
 //! `rename*`: paths for Landlock and mounts) and `connect`/`bind` (hosts and ports). Calls
 //! of a foreign ABI (i386 `int 0x80`, x32) stop too: the profile's filter would kill them
 //! unless it names the ABI, and learn reports them.
@@ -25,8 +25,13 @@ use std::collections::BTreeMap;
 /// `SECCOMP_RET_TRACE` (with no data: the tracer reads the call from the stop itself).
 pub const RET_TRACE: u32 = 0x7ff0_0000;
 
-/// Calls that always stop: learn needs their arguments and results, not only their names.
-pub const ALWAYS_TRACED: &[&str] = &[
+/// Calls that always stop for their arguments: the file an exec names (a script, or a
+/// symlink, that `/proc/PID/exe` does not show; Landlock checks execute on it).
+pub const EXEC_CALLS: &[&str] = &["execve", "execveat"];
+
+/// Calls that always stop for their arguments and results (resumed to their
+/// syscall-exit-stop): paths and socket addresses.
+pub const RESULT_NEEDED: &[&str] = &[
     "open",
     "openat",
     "openat2",
@@ -86,7 +91,7 @@ pub fn learning_filter(profile: Option<&SeccompPlan>) -> Option<Vec<libc::sock_f
             }
         }
     }
-    for name in ALWAYS_TRACED {
+    for name in EXEC_CALLS.iter().chain(RESULT_NEEDED) {
         if let Some(nr) = resolve_syscall(name).and_then(|n| u32::try_from(n).ok()) {
             verdict.insert(nr, RET_TRACE);
         }

@@ -1,0 +1,142 @@
+//! `stockade learn` on real builds (issue 15): `cargo build --offline` of a small crate and
+//! `npm ci` against a local registry. Each is learnt on a fresh base, then run again from
+//! clean under the learnt profile alone (it must build), and something the build never did
+//! is refused.
+
+mod common;
+mod learn_support;
+
+use learn_support::*;
+use std::process::{Command, Stdio};
+
+fn have(tool: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// The learning base plus what a build needs from the caller: the toolchain read-only and
+/// the variables that locate it.
+fn toolchain_base(network: &str, home: &str) -> String {
+    format!(
+        "{}\n[env]\nset = {{ HOME = \"{home}\", RUSTUP_HOME = \"{home}/.rustup\", CARGO_HOME = \"{home}/.cargo\", PATH = \"{home}/.cargo/bin:/usr/bin:/bin\", CARGO_TERM_COLOR = \"never\" }}\n\
+         [[mount]]\ntype = \"bind\"\nsource = \"{home}/.rustup\"\nread-only = true\noptional = true\n\
+         [[mount]]\ntype = \"bind\"\nsource = \"{home}/.cargo\"\nread-only = true\noptional = true\n",
+        base(network).replace("[env]\nkeep = [\"PATH\"]\n", "")
+    )
+}
+
+#[test]
+fn a_learnt_profile_runs_cargo_build() {
+    if common::need_sandbox() || common::need_root() {
+        return;
+    }
+    let home = std::env::var("HOME").unwrap_or_default();
+    if !have("cargo") || !std::path::Path::new(&home).join(".rustup").is_dir() {
+        common::skip("cargo (rustup under $HOME) is not installed");
+        return;
+    }
+    let dir = project("learn-cargo", "none", None);
+    dir.profile("base.toml", &toolchain_base("none", &home));
+    std::fs::create_dir(dir.join("src")).expect("src");
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        "[package]\nname = \"learnt\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    )
+    .expect("Cargo.toml");
+    std::fs::write(
+        dir.join("src/main.rs"),
+        "fn main() { println!(\"built by cargo\"); }\n",
+    )
+    .expect("main.rs");
+    let build = ["cargo", "build", "--offline"];
+    let d = dir.path();
+    let learnt = learn(d, "base.toml", "learnt.toml", &build, None);
+    assert!(learnt.status.success(), "learn: {}", text(&learnt));
+    std::fs::remove_dir_all(dir.join("target")).expect("clean");
+    let patch = std::fs::read_to_string(dir.join("learnt.toml")).expect("patch");
+    let again = run(d, "learnt.toml", &build, None);
+    assert!(
+        again.status.success(),
+        "cargo build under the learnt profile: {}\n{patch}",
+        text(&again)
+    );
+    let out = Command::new(dir.join("target/debug/learnt"))
+        .output()
+        .expect("the built program");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "built by cargo\n");
+    let extra = run(d, "learnt.toml", &["sh", "-c", "cat /etc/passwd"], None);
+    assert!(!extra.status.success(), "{}", text(&extra));
+}
+
+#[test]
+fn a_learnt_profile_runs_npm_ci_against_a_local_registry() {
+    if common::need_sandbox() || common::need_root() {
+        return;
+    }
+    if !have("npm") || !have("node") {
+        common::skip("npm is not installed");
+        return;
+    }
+    let dir = project("learn-npm", "host", None);
+    let port = 21000 + (std::process::id() % 2000) as u16;
+    let out = Command::new("bash")
+        .arg("tests/net/npm_fixture.sh")
+        .arg(dir.path())
+        .arg(port.to_string())
+        .output()
+        .expect("fixture");
+    assert!(out.status.success(), "{}", text(&out));
+    let mut server = Command::new("python3")
+        .args([
+            "-m",
+            "http.server",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.2",
+        ])
+        .current_dir(dir.join("www"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("http.server");
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(("127.0.0.2", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let proj = dir.join("proj");
+    // The fixture names the registry npm.test; here it is reached by address.
+    let lock = proj.join("package-lock.json");
+    let text = std::fs::read_to_string(&lock).expect("lock");
+    std::fs::write(&lock, text.replace("npm.test", "127.0.0.2")).expect("lock");
+    // The base binds ${PWD}: the project, where learn and run start.
+    let profile = base("host").replace(
+        "[env]\nkeep = [\"PATH\"]",
+        &format!(
+            "[env]\nkeep = [\"PATH\"]\nset = {{ HOME = \"/tmp\", npm_config_cache = \"/tmp/npm-cache\", npm_config_registry = \"http://127.0.0.2:{port}/\", npm_config_update_notifier = \"false\" }}"
+        ),
+    );
+    std::fs::write(proj.join("base.toml"), format!("version = 1\n{profile}")).expect("base");
+    let ci = ["npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund"];
+    let learnt = learn(&proj, "base.toml", "learnt.toml", &ci, None);
+    let patch = std::fs::read_to_string(proj.join("learnt.toml")).unwrap_or_default();
+    assert!(learnt.status.success(), "learn: {}", text(&learnt));
+    assert!(
+        patch.contains(&format!("{port}, #")),
+        "the registry's port is learnt:\n{patch}"
+    );
+    std::fs::remove_dir_all(proj.join("node_modules")).expect("clean");
+    let again = run(&proj, "learnt.toml", &ci, None);
+    let _ = (server.kill(), server.wait());
+    assert!(
+        again.status.success(),
+        "npm ci under the learnt profile: {}\n{patch}",
+        text(&again)
+    );
+    let installed =
+        std::fs::read_to_string(proj.join("node_modules/demo-pkg/index.js")).expect("installed");
+    assert_eq!(installed.trim(), "module.exports = 42;");
+}
