@@ -110,8 +110,8 @@ fn a_learnt_profile_runs_npm_ci_against_a_local_registry() {
     let proj = dir.join("proj");
     // The fixture names the registry npm.test; here it is reached by address.
     let lock = proj.join("package-lock.json");
-    let text = std::fs::read_to_string(&lock).expect("lock");
-    std::fs::write(&lock, text.replace("npm.test", "127.0.0.2")).expect("lock");
+    let locked = std::fs::read_to_string(&lock).expect("lock");
+    std::fs::write(&lock, locked.replace("npm.test", "127.0.0.2")).expect("lock");
     // The base binds ${PWD}: the project, where learn and run start.
     let profile = base("host").replace(
         "[env]\nkeep = [\"PATH\"]",
