@@ -338,3 +338,66 @@ fn dirfd_relative_names_are_learnt_where_they_resolve() {
         "no rule for the dirfd's directory:\n{patch}"
     );
 }
+
+const PRIV_PORT: &str = r#"
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+int main(int argc, char **argv) {
+    int port = argc > 1 ? atoi(argv[1]) : 80;
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(s, (struct sockaddr *)&a, sizeof a) != 0) {
+        printf("bind %d: %s\n", port, strerror(errno));
+        return 1;
+    }
+    printf("bound %d\n", port);
+    return 0;
+}
+"#;
+
+/// A program that needs a capability: its EACCES on a privileged port is learnt as
+/// CAP_NET_BIND_SERVICE (and the port as Landlock's bind list), so the learnt profile binds
+/// it and refuses another privileged port.
+#[test]
+fn a_capability_need_is_learnt_from_the_refusal() {
+    if common::need_sandbox() || common::need_root() {
+        return;
+    }
+    let dir = project("learn-cap", "none", None);
+    cc(&dir, "binder", PRIV_PORT, &["-O1"]);
+    let first = run(dir.path(), "base.toml", &["./binder"], None);
+    assert!(
+        String::from_utf8_lossy(&first.stdout).contains("bind 80: Permission denied"),
+        "the base must refuse the port: {}",
+        text(&first)
+    );
+    let learnt = learn(dir.path(), "base.toml", "learnt.toml", &["./binder"], None);
+    let patch = std::fs::read_to_string(dir.join("learnt.toml")).expect("patch");
+    assert!(
+        patch.contains("\"CAP_NET_BIND_SERVICE\""),
+        "{}\n{patch}",
+        text(&learnt)
+    );
+    let bound = run(dir.path(), "learnt.toml", &["./binder"], None);
+    assert!(bound.status.success(), "{}\n{patch}", text(&bound));
+    assert!(String::from_utf8_lossy(&bound.stdout).contains("bound 80"));
+    if landlock_abi() >= 4 {
+        let other = run(dir.path(), "learnt.toml", &["./binder", "81"], None);
+        assert!(
+            String::from_utf8_lossy(&other.stdout).contains("bind 81: Permission denied"),
+            "{}\n{patch}",
+            text(&other)
+        );
+    }
+}
+
+/// The kernel's Landlock ABI (0 without Landlock).
+fn landlock_abi() -> i64 {
+    // SAFETY: LANDLOCK_CREATE_RULESET_VERSION with a null attribute only queries.
+    unsafe { libc::syscall(libc::SYS_landlock_create_ruleset, 0usize, 0usize, 1u32) }.max(0)
+}

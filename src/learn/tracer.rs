@@ -501,6 +501,14 @@ impl Recorder {
                     cap: "CAP_NET_BIND_SERVICE".into(),
                     exe: exe.to_owned(),
                 });
+                // With the capability the bind succeeds: the port belongs to the bind list.
+                if let Some((host, port)) = read_sockaddr(pid, a[1], a[2]) {
+                    self.push(Event::Bind {
+                        host,
+                        port,
+                        exe: exe.to_owned(),
+                    });
+                }
             }
             _ => {}
         }
