@@ -120,6 +120,11 @@ fn a_tcp_client_learns_its_port_and_another_port_is_refused() {
     );
     let patch = std::fs::read_to_string(dir.join("learnt.toml")).expect("patch");
     assert!(patch.contains(&format!("{p1}, # client")), "{patch}");
+    // Arguments seccomp could filter are shown for review.
+    assert!(
+        patch.contains("#   socket family/type AF_INET/SOCK_STREAM — client"),
+        "{patch}"
+    );
 }
 
 #[test]

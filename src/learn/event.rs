@@ -7,6 +7,7 @@
 //! {"event":"connect","host":"127.0.0.1","port":8080,"exe":"/usr/bin/curl"}
 //! {"event":"missing","path":"/etc/foo.conf","exe":"/usr/bin/make"}
 //! {"event":"denied","syscall":"bind","cap":"CAP_NET_BIND_SERVICE","exe":"/srv/web"}
+//! {"event":"argument","syscall":"socket","what":"family/type","value":"AF_INET/SOCK_STREAM","exe":"/usr/bin/curl"}
 //! ```
 
 use serde::{Deserialize, Serialize};
@@ -67,6 +68,13 @@ pub enum Event {
     Denied {
         syscall: String,
         cap: String,
+        exe: String,
+    },
+    /// An argument seccomp could filter (`learn::args`): recorded for review.
+    Argument {
+        syscall: String,
+        what: String,
+        value: String,
         exe: String,
     },
 }

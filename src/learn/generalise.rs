@@ -91,6 +91,8 @@ pub struct Learned {
     pub bind: Vec<Entry>,
     pub caps: Vec<Entry>,
     pub missing: Vec<Entry>,
+    /// Filterable arguments seen (`socket family/type AF_INET/SOCK_STREAM`): for review.
+    pub arguments: Vec<Entry>,
     /// The profile the (first) log was learnt against.
     pub profile: Option<String>,
 }
@@ -252,6 +254,7 @@ pub fn generalise(events: &[Event], allow_dangerous: bool) -> Learned {
     let mut ports: [BTreeMap<u16, (BTreeSet<String>, usize)>; 2] = Default::default();
     let mut caps: BTreeMap<String, (BTreeSet<String>, usize)> = BTreeMap::new();
     let mut missing: Users = Users::new();
+    let mut arguments: BTreeMap<String, (BTreeSet<String>, usize)> = BTreeMap::new();
     for e in events {
         match e {
             Event::Header {
@@ -304,6 +307,18 @@ pub fn generalise(events: &[Event], allow_dangerous: bool) -> Learned {
                 slot.1 += 1;
             }
             Event::Missing { path, exe } => add(&mut missing, PathBuf::from(path), &base_name(exe)),
+            Event::Argument {
+                syscall,
+                what,
+                value,
+                exe,
+            } => {
+                let slot = arguments
+                    .entry(format!("{syscall} {what} {value}"))
+                    .or_default();
+                slot.0.insert(base_name(exe));
+                slot.1 += 1;
+            }
         }
     }
     collapse(&mut write, &home);
@@ -334,6 +349,7 @@ pub fn generalise(events: &[Event], allow_dangerous: bool) -> Learned {
     learned.connect = by_port(connect);
     learned.bind = by_port(bind);
     learned.abis = simple(abis);
+    learned.arguments = simple(arguments);
     let (held, caps): (BTreeMap<_, _>, BTreeMap<_, _>) = caps
         .into_iter()
         .partition(|(c, _)| !allow_dangerous && DANGEROUS_CAPS.contains(&c.as_str()));

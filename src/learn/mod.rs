@@ -7,10 +7,12 @@
 //! each entry commented with what used it). `--merge` of several logs is the same code on
 //! their concatenated events.
 
+pub mod args;
 pub mod cmd;
 pub mod event;
 pub mod generalise;
 pub mod patch;
+mod tracee;
 pub mod tracer;
 
 #[cfg(test)]

@@ -209,6 +209,10 @@ pub fn render(learned: &Learned, plan: &Plan, extends_name: &str, logs: usize) -
             &learned.held_back,
         ),
         ("Not found (ENOENT; comments, not rules)", &learned.missing),
+        (
+            "Arguments seen (seccomp could filter them; the rules above do not)",
+            &learned.arguments,
+        ),
     ] {
         if !entries.is_empty() {
             let _ = writeln!(o, "\n# {title}:");
