@@ -100,41 +100,103 @@ fn list(o: &mut String, key: &str, entries: &[&Entry], quote: bool) {
     let _ = writeln!(o, "]");
 }
 
-/// Render the patch over `plan` (the compiled profile learnt against), which the patch
-/// names in `extends` as `extends_name`.
-pub fn render(learned: &Learned, plan: &Plan, extends_name: &str, logs: usize) -> Patch {
+/// What a patch adds over `plan`: the learnt entries the profile does not cover yet.
+pub struct Additions<'a> {
+    pub calls: Vec<&'a Entry>,
+    pub abis: Vec<&'a Entry>,
+    pub read: Vec<&'a Entry>,
+    pub write: Vec<&'a Entry>,
+    pub exec: Vec<&'a Entry>,
+    pub connect: Vec<&'a Entry>,
+    pub bind: Vec<&'a Entry>,
+    pub caps: Vec<&'a Entry>,
+    /// The profile's filter allows by default: the learnt list needs a refusing default.
+    pub new_filter: bool,
+    /// The profile has no Landlock ruleset yet.
+    pub new_ruleset: bool,
+    /// `connect-tcp`, `bind-tcp`: the profile has no list (absent lists allow every port).
+    pub connect_unset: bool,
+    pub bind_unset: bool,
+}
+
+pub fn additions<'a>(learned: &'a Learned, plan: &Plan) -> Additions<'a> {
     let calls: Vec<&Entry> = learned
         .syscalls
         .iter()
         .filter(|e| !call_covered(plan, &e.value))
         .collect();
-    let read = uncovered_paths(plan, &learned.read, "read-file");
-    let write = uncovered_paths(plan, &learned.write, "write-file");
-    let exec = uncovered_paths(plan, &learned.exec, "execute");
     let landlock = plan.landlock.as_ref();
-    let connect = new_ports(
-        &learned.connect,
-        landlock.and_then(|l| l.connect_tcp.as_ref()),
-    );
-    let bind = new_ports(&learned.bind, landlock.and_then(|l| l.bind_tcp.as_ref()));
-    let abis: Vec<&Entry> = learned
-        .abis
-        .iter()
-        .filter(|a| {
-            !plan
-                .seccomp
-                .as_ref()
-                .is_some_and(|f| f.extra_architectures.contains(&a.value))
-        })
-        .collect();
-    let caps: Vec<&Entry> = learned
-        .caps
-        .iter()
-        .filter(|c| !plan.capabilities.keep.iter().any(|k| k.name == c.value))
-        .collect();
-    let new_filter = !deny_by_default(plan) && !calls.is_empty();
-    let new_ruleset = landlock.is_none();
-    let tcp_unset = landlock.is_none_or(|l| l.connect_tcp.is_none() || l.bind_tcp.is_none());
+    Additions {
+        new_filter: !deny_by_default(plan) && !calls.is_empty(),
+        calls,
+        abis: learned
+            .abis
+            .iter()
+            .filter(|a| {
+                !plan
+                    .seccomp
+                    .as_ref()
+                    .is_some_and(|f| f.extra_architectures.contains(&a.value))
+            })
+            .collect(),
+        read: uncovered_paths(plan, &learned.read, "read-file"),
+        write: uncovered_paths(plan, &learned.write, "write-file"),
+        exec: uncovered_paths(plan, &learned.exec, "execute"),
+        connect: new_ports(
+            &learned.connect,
+            landlock.and_then(|l| l.connect_tcp.as_ref()),
+        ),
+        bind: new_ports(&learned.bind, landlock.and_then(|l| l.bind_tcp.as_ref())),
+        caps: learned
+            .caps
+            .iter()
+            .filter(|c| !plan.capabilities.keep.iter().any(|k| k.name == c.value))
+            .collect(),
+        new_ruleset: landlock.is_none(),
+        connect_unset: landlock.is_none_or(|l| l.connect_tcp.is_none()),
+        bind_unset: landlock.is_none_or(|l| l.bind_tcp.is_none()),
+    }
+}
+
+/// The comment sections of a patch (held back, not found, arguments): `(title, entries)`.
+pub fn comment_sections(learned: &Learned) -> [(&'static str, &[Entry]); 3] {
+    [
+        (
+            "Held back (dangerous; `--allow-dangerous` learns them)",
+            &learned.held_back,
+        ),
+        ("Not found (ENOENT; comments, not rules)", &learned.missing),
+        (
+            "Arguments seen (seccomp could filter them; the rules above do not)",
+            &learned.arguments,
+        ),
+    ]
+}
+
+/// `programs (Nx)`: who used an entry.
+pub fn users_of(e: &Entry) -> String {
+    users(e)
+}
+
+/// Render the patch over `plan` (the compiled profile learnt against), which the patch
+/// names in `extends` as `extends_name`.
+pub fn render(learned: &Learned, plan: &Plan, extends_name: &str, logs: usize) -> Patch {
+    let Additions {
+        calls,
+        abis,
+        read,
+        write,
+        exec,
+        connect,
+        bind,
+        caps,
+        new_filter,
+        new_ruleset,
+        connect_unset,
+        bind_unset,
+    } = additions(learned, plan);
+    let landlock = plan.landlock.as_ref();
+    let tcp_unset = connect_unset || bind_unset;
 
     let mut o = String::new();
     let _ = writeln!(
@@ -203,17 +265,7 @@ pub fn render(learned: &Learned, plan: &Plan, extends_name: &str, logs: usize) -
         let _ = writeln!(o, "\n[capabilities]");
         list(&mut o, "keep", &caps, true);
     }
-    for (title, entries) in [
-        (
-            "Held back (dangerous; `--allow-dangerous` learns them)",
-            &learned.held_back,
-        ),
-        ("Not found (ENOENT; comments, not rules)", &learned.missing),
-        (
-            "Arguments seen (seccomp could filter them; the rules above do not)",
-            &learned.arguments,
-        ),
-    ] {
+    for (title, entries) in comment_sections(learned) {
         if !entries.is_empty() {
             let _ = writeln!(o, "\n# {title}:");
             for e in entries {
