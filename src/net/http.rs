@@ -454,4 +454,65 @@ mod tests {
         );
         assert_eq!(parse(&big), Err(HttpError::TooLarge));
     }
+
+    /// The body's bound: a request ends after its head plus exactly `Content-Length` bytes,
+    /// so what follows on a kept-alive connection is the next request (checked on its own),
+    /// and every framing that could make the proxy and the upstream disagree is refused.
+    #[test]
+    fn body_framing() {
+        let s = "POST http://a.test/ HTTP/1.1\r\nHost: a.test\r\nContent-Length: 5\r\n\r\n12345GET http://evil.test/ HTTP/1.1\r\n";
+        let (r, n) = parse(s).unwrap().unwrap();
+        assert!(matches!(r, Request::Forward { body_len: 5, .. }));
+        assert_eq!(&s[n..n + 5], "12345");
+        assert!(s[n + 5..].starts_with("GET http://evil.test/"));
+        // No Content-Length: no body, the next bytes are the next request.
+        let s = "GET http://a.test/ HTTP/1.1\r\nHost: a.test\r\n\r\nGET http://evil.test/";
+        let (r, n) = parse(s).unwrap().unwrap();
+        assert!(matches!(r, Request::Forward { body_len: 0, .. }));
+        assert!(s[n..].starts_with("GET http://evil.test/"));
+        // The same length twice is one length.
+        let (r, _) = parse("POST http://a.test/ HTTP/1.1\r\nHost: a.test\r\nContent-Length: 3\r\ncontent-length: 3\r\n\r\n").unwrap().unwrap();
+        let Request::Forward {
+            body_len, headers, ..
+        } = r
+        else {
+            panic!()
+        };
+        assert_eq!(body_len, 3);
+        let lens = headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+            .count();
+        assert_eq!(lens, 1, "one Content-Length upstream");
+        for (cl, what) in [
+            ("+5", "sign"),
+            ("-1", "negative"),
+            ("5, 5", "list"),
+            ("0x5", "hex"),
+            ("5 5", "two numbers"),
+            ("99999999999999999999", "too long"),
+            ("", "empty"),
+        ] {
+            let s = format!(
+                "POST http://a.test/ HTTP/1.1\r\nHost: a.test\r\nContent-Length: {cl}\r\n\r\n"
+            );
+            assert_eq!(
+                parse(&s),
+                Err(HttpError::Malformed("Content-Length")),
+                "{what}"
+            );
+        }
+        // Chunked (or any Transfer-Encoding), alone or next to a Content-Length: 501.
+        for te in [
+            "Transfer-Encoding: chunked\r\n",
+            "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n",
+            "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n",
+            "transfer-encoding: identity\r\n",
+        ] {
+            let s = format!("POST http://a.test/ HTTP/1.1\r\nHost: a.test\r\n{te}\r\n");
+            let e = parse(&s).unwrap_err();
+            assert!(matches!(e, HttpError::Unsupported(_)), "{te}");
+            assert_eq!(e.status().0, 501);
+        }
+    }
 }
