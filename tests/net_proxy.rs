@@ -165,6 +165,8 @@ fn run_suite(user: Option<(u32, u32)>) {
             && !post.contains("hello-evil"),
         "keepalive-body: {post}"
     );
+    // A response that ends at the upstream's close ends the client connection too.
+    ok("unframed", "hello-plain-unframed");
     assert!(
         result("dns-allowed").starts_with("rc=0 out=rcode=0 answers=1 127.0.0.2"),
         "{stdout}"

@@ -14,6 +14,9 @@
 //!
 //! The proxy sends each forward upstream with `Connection: close` on a fresh connection,
 //! so every request on a kept-alive client connection is parsed and checked here again.
+//! The client connection is kept after a response only when the response's head says where
+//! it ends ([`parse_response_head`]); a response that ends at the upstream's close ends the
+//! client connection too.
 
 use std::fmt;
 
@@ -341,6 +344,77 @@ pub fn upstream_head(method: &str, path: &str, headers: &[(String, String)]) -> 
     out.into_bytes()
 }
 
+/// Where an upstream response's body ends, as its head says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseBody {
+    /// Exactly this many bytes after the head.
+    Length(u64),
+    /// `Transfer-Encoding: ..., chunked`: the client finds the end.
+    Chunked,
+    /// Only the upstream's close ends it (no length, an interim 1xx, or framing the proxy
+    /// does not trust): the client connection must be closed after it.
+    UntilClose,
+}
+
+/// Parse an upstream response head (the upstream was sent `Connection: close`); `Ok(None)`:
+/// incomplete; else the head's length and where the body ends. `head_request`: the request
+/// was HEAD (no body whatever the headers say).
+pub fn parse_response_head(
+    buf: &[u8],
+    head_request: bool,
+) -> Result<Option<(usize, ResponseBody)>, HttpError> {
+    let Some(end) = head_end(buf)? else {
+        return Ok(None);
+    };
+    let text = String::from_utf8_lossy(&buf[..end]);
+    let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
+    let status_line = lines.next().unwrap_or("");
+    let mut parts = status_line.splitn(3, ' ');
+    let (Some(version), Some(code)) = (parts.next(), parts.next()) else {
+        return Err(HttpError::Malformed("status line"));
+    };
+    if !version.starts_with("HTTP/1.") || code.len() != 3 {
+        return Err(HttpError::Malformed("status line"));
+    }
+    let code: u16 = code
+        .parse()
+        .map_err(|_| HttpError::Malformed("status line"))?;
+    if code < 200 {
+        return Ok(Some((end, ResponseBody::UntilClose)));
+    }
+    if head_request || code == 204 || code == 304 {
+        return Ok(Some((end, ResponseBody::Length(0))));
+    }
+    let mut length: Option<u64> = None;
+    let mut te: Option<String> = None;
+    for l in lines {
+        let Some((name, value)) = l.split_once(':') else {
+            continue;
+        };
+        let value = value.trim();
+        if name.eq_ignore_ascii_case("transfer-encoding") {
+            te = Some(value.to_ascii_lowercase());
+        } else if name.eq_ignore_ascii_case("content-length") {
+            let ok =
+                !value.is_empty() && value.len() <= 19 && value.bytes().all(|b| b.is_ascii_digit());
+            match (ok.then(|| value.parse::<u64>().ok()).flatten(), length) {
+                (Some(n), None) => length = Some(n),
+                (Some(n), Some(m)) if n == m => {}
+                _ => return Ok(Some((end, ResponseBody::UntilClose))),
+            }
+        }
+    }
+    let body = match (te, length) {
+        (Some(t), _) if t.rsplit(',').next().map(str::trim) == Some("chunked") => {
+            ResponseBody::Chunked
+        }
+        (Some(_), _) => ResponseBody::UntilClose,
+        (None, Some(n)) => ResponseBody::Length(n),
+        (None, None) => ResponseBody::UntilClose,
+    };
+    Ok(Some((end, body)))
+}
+
 /// A complete short response from the proxy itself (errors, CONNECT's 200).
 pub fn response(status: u16, reason: &str, body: &str) -> Vec<u8> {
     if status == 200 && body.is_empty() {
@@ -514,5 +588,36 @@ mod tests {
             assert!(matches!(e, HttpError::Unsupported(_)), "{te}");
             assert_eq!(e.status().0, 501);
         }
+    }
+
+    #[test]
+    fn response_framing() {
+        let p = |s: &str, head: bool| parse_response_head(s.as_bytes(), head).unwrap();
+        let s = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
+        assert_eq!(p(s, false), Some((s.len() - 5, ResponseBody::Length(5))));
+        assert_eq!(p(s, true), Some((s.len() - 5, ResponseBody::Length(0))));
+        assert_eq!(p("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n", false), None);
+        let until = |s: &str| p(s, false).map(|(_, b)| b);
+        assert_eq!(
+            until(
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\nContent-Length: 3\r\n\r\n"
+            ),
+            Some(ResponseBody::Chunked)
+        );
+        for s in [
+            "HTTP/1.1 200 OK\r\n\r\nuntil close",
+            "HTTP/1.0 200 OK\r\nServer: x\r\n\r\n",
+            "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Length: 5, 5\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n",
+        ] {
+            assert_eq!(until(s), Some(ResponseBody::UntilClose), "{s}");
+        }
+        assert_eq!(
+            until("HTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n\r\n"),
+            Some(ResponseBody::Length(0))
+        );
+        assert!(parse_response_head(b"SSH-2.0-x\r\n\r\n", false).is_err());
     }
 }

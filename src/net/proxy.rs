@@ -166,6 +166,40 @@ fn deny_http(sh: &Shared, client: &mut TcpStream, mut d: Decision, status: u16, 
     sh.record(d);
 }
 
+/// Relay one response of an upstream that closes after it: its head read here (to learn
+/// where the body ends), the rest spliced. Returns the bytes given to the client and
+/// whether the client connection may carry another request: only when the response is
+/// self-delimiting and was relayed whole.
+fn relay_response(pump: &mut Pump, up: &TcpStream, client: &TcpStream, head: bool) -> (u64, bool) {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 16384];
+    let framing = loop {
+        match http::parse_response_head(&buf, head) {
+            Ok(Some(f)) => break Some(f),
+            Ok(None) => {}
+            Err(_) => break None,
+        }
+        match (&mut &*up).read(&mut chunk) {
+            Ok(0) => break None,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => break None,
+        }
+    };
+    if (&mut &*client).write_all(&buf).is_err() {
+        return (0, false);
+    }
+    let (n, end) = pump.copy(up, client, None);
+    let total = buf.len() as u64 + n;
+    let keep = end.is_ok()
+        && match framing {
+            Some((h, http::ResponseBody::Length(len))) => total == h as u64 + len,
+            Some((_, http::ResponseBody::Chunked)) => true,
+            _ => false,
+        };
+    (total, keep)
+}
+
 fn serve_http(sh: &Shared, mut client: TcpStream) {
     let mut buf = Vec::new();
     let mut pumps: Option<(Pump, Pump)> = None;
@@ -249,10 +283,12 @@ fn serve_http(sh: &Shared, mut client: TcpStream) {
                     return;
                 }
                 // Connection: close upstream, so the response ends at EOF.
-                let (inb, end) = p_in.copy(&up, &client, None);
+                let (inb, keep) = relay_response(p_in, &up, &client, method == "HEAD");
                 d.bytes_in = inb;
                 sh.record(d);
-                if end.is_err() {
+                if !keep {
+                    // The client cannot tell where this response ended but by EOF (or
+                    // the relay failed): end the connection.
                     return;
                 }
                 // Loop: the next request on this client connection is checked afresh.

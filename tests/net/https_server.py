@@ -3,7 +3,8 @@
 # BODY `@DIR` serves the files of DIR instead (bench/net.sh). A POST is answered with
 # `BODY-post len=N extra=M`: N the body bytes read by its Content-Length, M the bytes that
 # arrived after them within 0.3 s (a proxy must send none: the request said
-# `Connection: close`).
+# `Connection: close`). GET /unframed answers `BODY-unframed` without a length: the body
+# ends when the server closes.
 import http.server, os, shutil, ssl, sys
 
 addr, port, body = sys.argv[1], int(sys.argv[2]), sys.argv[3].encode() + b"\n"
@@ -24,6 +25,12 @@ class H(http.server.BaseHTTPRequestHandler):
                 self.send_header("Content-Length", str(os.fstat(f.fileno()).st_size))
                 self.end_headers()
                 shutil.copyfileobj(f, self.wfile, 1024 * 1024)
+            return
+        if self.path.endswith("/unframed"):
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(body.rstrip(b"\n") + b"-unframed\n")
+            self.close_connection = True
             return
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))

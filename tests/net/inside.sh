@@ -29,6 +29,9 @@ keepalive_body() {
   timeout 10 cat <&3
 }
 try keepalive-body keepalive_body
+# A response without a length ends at the upstream's close: the proxy must close the client
+# connection after it (else the client waits for an EOF that never comes).
+try unframed bash -c "exec 3<>/dev/tcp/127.0.0.1/3128; printf 'GET http://plain.test:$plain/unframed HTTP/1.1\r\nHost: plain.test:$plain\r\n\r\n' >&3; timeout 10 cat <&3"
 try raw-tcp bash -c "echo x > /dev/tcp/127.0.0.2/$plain"
 try host-loopback bash -c "echo x > /dev/tcp/127.0.0.1/$hostsvc"
 try udp bash -c "echo x > /dev/udp/198.51.100.1/53"
