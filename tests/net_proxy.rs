@@ -165,6 +165,8 @@ fn run_suite(user: Option<(u32, u32)>) {
             && !post.contains("hello-evil"),
         "keepalive-body: {post}"
     );
+    // A body cut short: the upstream's answer (to the 10 bytes it got) reaches the client.
+    ok("body-cut-short", "hello-plain-post len=10 extra=0");
     // A response that ends at the upstream's close ends the client connection too.
     ok("unframed", "hello-plain-unframed");
     assert!(
@@ -215,6 +217,14 @@ fn run_suite(user: Option<(u32, u32)>) {
                 .as_str()
                 .unwrap()
                 .contains("without a server name")),
+        "{conns:#?}"
+    );
+    assert!(
+        conns.iter().any(|c| c["host"] == "plain.test"
+            && c["reason"]
+                .as_str()
+                .unwrap()
+                .contains("the request body was cut short (10 of 100 bytes)")),
         "{conns:#?}"
     );
     assert!(reason("after-post.test", "denied").contains("not in network.allow"));

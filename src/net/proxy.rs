@@ -274,21 +274,21 @@ fn serve_http(sh: &Shared, mut client: TcpStream) {
                 let (body, sent) = relay::forward_body(p_out, &mut buf, &client, &up, body_len);
                 d.bytes_out = head.len() as u64 + body;
                 if sent.is_err() {
-                    // Where this connection's next request starts is unknown: end it.
                     d.reason = format!(
                         "{}; the request body was cut short ({body} of {body_len} bytes)",
                         d.reason
                     );
-                    sh.record(d);
-                    return;
+                    // The upstream is told the body ended, so it answers (or closes).
+                    let _ = up.shutdown(std::net::Shutdown::Write);
                 }
                 // Connection: close upstream, so the response ends at EOF.
                 let (inb, keep) = relay_response(p_in, &up, &client, method == "HEAD");
                 d.bytes_in = inb;
                 sh.record(d);
-                if !keep {
-                    // The client cannot tell where this response ended but by EOF (or
-                    // the relay failed): end the connection.
+                if sent.is_err() || !keep {
+                    // Where this connection's next request starts is unknown (a body cut
+                    // short), the client cannot tell where this response ended but by EOF,
+                    // or the relay failed: end the connection.
                     return;
                 }
                 // Loop: the next request on this client connection is checked afresh.

@@ -29,6 +29,22 @@ keepalive_body() {
   timeout 10 cat <&3
 }
 try keepalive-body keepalive_body
+# A POST whose body ends (the client shuts down writing) before its Content-Length: the
+# upstream is told and its answer still reaches the client, then the connection ends.
+try body-cut-short python3 -c "
+import socket, sys
+s = socket.create_connection(('127.0.0.1', 3128))
+s.sendall(b'POST http://plain.test:$plain/ HTTP/1.1\r\nHost: plain.test:$plain\r\nContent-Length: 100\r\n\r\n0123456789')
+s.shutdown(socket.SHUT_WR)
+s.settimeout(10)
+out = b''
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    out += b
+sys.stdout.write(out.decode())
+"
 # A response without a length ends at the upstream's close: the proxy must close the client
 # connection after it (else the client waits for an EOF that never comes).
 try unframed bash -c "exec 3<>/dev/tcp/127.0.0.1/3128; printf 'GET http://plain.test:$plain/unframed HTTP/1.1\r\nHost: plain.test:$plain\r\n\r\n' >&3; timeout 10 cat <&3"
