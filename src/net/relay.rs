@@ -11,7 +11,9 @@
 //! pages) costs a splice pair per 64 KiB; 1 MiB (the default `/proc/sys/fs/pipe-max-size`,
 //! so allowed for an unprivileged user too) is about a TCP receive window on a fast path and
 //! cuts the system calls 16-fold. When F_SETPIPE_SZ is refused (a lowered limit, or the
-//! user's pipe pages exhausted) the default size is used.
+//! user's pipe pages exhausted) the default size is used. The size counts against the
+//! user's `pipe-user-pages-soft` (64 MiB): past ~32 open tunnels of an unprivileged user,
+//! that user's new pipes (the payload's too) get 2 pages. Measured: bench/README.md.
 //!
 //! Each splice into the pipe is drained fully into the destination (partial splices are
 //! retried) before the next read, so the pipe is empty between reads and a byte count is
@@ -26,9 +28,8 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
-/// The pipe size asked for.
+/// The pipe size asked for, and the fallback's buffer.
 pub const PIPE_SIZE: usize = 1024 * 1024;
-/// The buffer of the fallback copy.
 pub const BUF_SIZE: usize = 256 * 1024;
 
 /// One direction's mover: a pipe for splice(2) or, after a fallback, a buffer. Reused for
