@@ -224,23 +224,23 @@ pub fn relay(client: &TcpStream, upstream: &TcpStream, first: &[u8]) -> Counts {
     }
     let one_way = |from: &TcpStream, to: &TcpStream| {
         let (n, end) = Pump::new().copy(from, to, None);
-        match end {
-            Ok(()) => {
-                let _ = to.shutdown(Shutdown::Write);
-            }
-            Err(_) => stop(),
-        }
+        let _ = end
+            .map(|()| to.shutdown(Shutdown::Write))
+            .map_err(|_| stop());
         n
     };
     let (out, inb) = std::thread::scope(|s| {
-        let back = s.spawn(|| one_way(upstream, client));
+        // No thread for the second direction (EAGAIN): end the connection, no panic.
+        let Ok(back) = std::thread::Builder::new().spawn_scoped(s, || one_way(upstream, client))
+        else {
+            stop();
+            return (0, 0);
+        };
         let out = one_way(client, upstream);
         (out, back.join().unwrap_or(0))
     });
-    Counts {
-        out: out + first.len() as u64,
-        inb,
-    }
+    let out = out + first.len() as u64;
+    Counts { out, inb }
 }
 
 /// A request body of exactly `len` bytes from the client to the upstream: first what
