@@ -4,7 +4,8 @@
 //! s_client, bash /dev/tcp, a DNS query): the allowed host works through the HTTP and the
 //! SOCKS5h proxy; a denied host, an IP literal, a wrong port, plain HTTP on a wrong port,
 //! a name resolving to a metadata address, an SNI other than the CONNECT host, no SNI, a
-//! second request to another host on a kept-alive connection, raw TCP, the host's
+//! second request to another host on a kept-alive connection (also after a POST body that
+//! must be bounded by its Content-Length), raw TCP, the host's
 //! loopback service and UDP all fail, each with the expected run-report entry; DNS answers
 //! the allowed name and REFUSES the other. As root and as the unprivileged test user.
 //!
@@ -152,6 +153,22 @@ fn run_suite(user: Option<(u32, u32)>) {
         keep.contains("hello-plain") && keep.contains("403") && !keep.contains("hello-evil"),
         "keepalive: {keep}"
     );
+    // The POST's body is exactly its Content-Length (it looks like a request to body.test:
+    // sent as body, never parsed); the request after it is checked on its own and refused.
+    let post = result("keepalive-body");
+    let body_len =
+        format!("GET http://body.test:{plain}/ HTTP/1.1\r\nHost: body.test:{plain}\r\n\r\n").len();
+    assert!(
+        post.contains(&format!("hello-plain-post len={body_len} extra=0"))
+            && post.contains("403")
+            && post.contains("after-post.test")
+            && !post.contains("hello-evil"),
+        "keepalive-body: {post}"
+    );
+    // A body cut short: the upstream's answer (to the 10 bytes it got) reaches the client.
+    ok("body-cut-short", "hello-plain-post len=10 extra=0");
+    // A response that ends at the upstream's close ends the client connection too.
+    ok("unframed", "hello-plain-unframed");
     assert!(
         result("dns-allowed").starts_with("rc=0 out=rcode=0 answers=1 127.0.0.2"),
         "{stdout}"
@@ -200,6 +217,30 @@ fn run_suite(user: Option<(u32, u32)>) {
                 .as_str()
                 .unwrap()
                 .contains("without a server name")),
+        "{conns:#?}"
+    );
+    assert!(
+        conns.iter().any(|c| c["host"] == "plain.test"
+            && c["reason"]
+                .as_str()
+                .unwrap()
+                .contains("the request body was cut short (10 of 100 bytes)")),
+        "{conns:#?}"
+    );
+    assert!(reason("after-post.test", "denied").contains("not in network.allow"));
+    assert!(
+        entry(&conns, "after-post.test", "denied").unwrap()["protocol"] == "http",
+        "{conns:#?}"
+    );
+    assert!(
+        !conns.iter().any(|c| c["host"] == "body.test"),
+        "a body was parsed as a request: {conns:#?}"
+    );
+    assert!(
+        conns.iter().any(|c| c["host"] == "plain.test"
+            && c["verdict"] == "allowed"
+            && c["bytes_out"].as_u64().unwrap() > body_len as u64
+            && c["bytes_in"].as_u64().unwrap() > 0),
         "{conns:#?}"
     );
     assert!(conns.iter().any(|c| c["protocol"] == "socks5"

@@ -14,6 +14,9 @@
 //!
 //! The proxy sends each forward upstream with `Connection: close` on a fresh connection,
 //! so every request on a kept-alive client connection is parsed and checked here again.
+//! The client connection is kept after a response only when the response's head says where
+//! it ends ([`parse_response_head`]); a response that ends at the upstream's close ends the
+//! client connection too.
 
 use std::fmt;
 
@@ -341,6 +344,77 @@ pub fn upstream_head(method: &str, path: &str, headers: &[(String, String)]) -> 
     out.into_bytes()
 }
 
+/// Where an upstream response's body ends, as its head says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseBody {
+    /// Exactly this many bytes after the head.
+    Length(u64),
+    /// `Transfer-Encoding: ..., chunked`: the client finds the end.
+    Chunked,
+    /// Only the upstream's close ends it (no length, an interim 1xx, or framing the proxy
+    /// does not trust): the client connection must be closed after it.
+    UntilClose,
+}
+
+/// Parse an upstream response head (the upstream was sent `Connection: close`); `Ok(None)`:
+/// incomplete; else the head's length and where the body ends. `head_request`: the request
+/// was HEAD (no body whatever the headers say).
+pub fn parse_response_head(
+    buf: &[u8],
+    head_request: bool,
+) -> Result<Option<(usize, ResponseBody)>, HttpError> {
+    let Some(end) = head_end(buf)? else {
+        return Ok(None);
+    };
+    let text = String::from_utf8_lossy(&buf[..end]);
+    let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
+    let status_line = lines.next().unwrap_or("");
+    let mut parts = status_line.splitn(3, ' ');
+    let (Some(version), Some(code)) = (parts.next(), parts.next()) else {
+        return Err(HttpError::Malformed("status line"));
+    };
+    if !version.starts_with("HTTP/1.") || code.len() != 3 {
+        return Err(HttpError::Malformed("status line"));
+    }
+    let code: u16 = code
+        .parse()
+        .map_err(|_| HttpError::Malformed("status line"))?;
+    if code < 200 {
+        return Ok(Some((end, ResponseBody::UntilClose)));
+    }
+    if head_request || code == 204 || code == 304 {
+        return Ok(Some((end, ResponseBody::Length(0))));
+    }
+    let mut length: Option<u64> = None;
+    let mut te: Option<String> = None;
+    for l in lines {
+        let Some((name, value)) = l.split_once(':') else {
+            continue;
+        };
+        let value = value.trim();
+        if name.eq_ignore_ascii_case("transfer-encoding") {
+            te = Some(value.to_ascii_lowercase());
+        } else if name.eq_ignore_ascii_case("content-length") {
+            let ok =
+                !value.is_empty() && value.len() <= 19 && value.bytes().all(|b| b.is_ascii_digit());
+            match (ok.then(|| value.parse::<u64>().ok()).flatten(), length) {
+                (Some(n), None) => length = Some(n),
+                (Some(n), Some(m)) if n == m => {}
+                _ => return Ok(Some((end, ResponseBody::UntilClose))),
+            }
+        }
+    }
+    let body = match (te, length) {
+        (Some(t), _) if t.rsplit(',').next().map(str::trim) == Some("chunked") => {
+            ResponseBody::Chunked
+        }
+        (Some(_), _) => ResponseBody::UntilClose,
+        (None, Some(n)) => ResponseBody::Length(n),
+        (None, None) => ResponseBody::UntilClose,
+    };
+    Ok(Some((end, body)))
+}
+
 /// A complete short response from the proxy itself (errors, CONNECT's 200).
 pub fn response(status: u16, reason: &str, body: &str) -> Vec<u8> {
     if status == 200 && body.is_empty() {
@@ -453,5 +527,97 @@ mod tests {
             "a".repeat(MAX_HEAD)
         );
         assert_eq!(parse(&big), Err(HttpError::TooLarge));
+    }
+
+    /// The body's bound: a request ends after its head plus exactly `Content-Length` bytes,
+    /// so what follows on a kept-alive connection is the next request (checked on its own),
+    /// and every framing that could make the proxy and the upstream disagree is refused.
+    #[test]
+    fn body_framing() {
+        let s = "POST http://a.test/ HTTP/1.1\r\nHost: a.test\r\nContent-Length: 5\r\n\r\n12345GET http://evil.test/ HTTP/1.1\r\n";
+        let (r, n) = parse(s).unwrap().unwrap();
+        assert!(matches!(r, Request::Forward { body_len: 5, .. }));
+        assert_eq!(&s[n..n + 5], "12345");
+        assert!(s[n + 5..].starts_with("GET http://evil.test/"));
+        // No Content-Length: no body, the next bytes are the next request.
+        let s = "GET http://a.test/ HTTP/1.1\r\nHost: a.test\r\n\r\nGET http://evil.test/";
+        let (r, n) = parse(s).unwrap().unwrap();
+        assert!(matches!(r, Request::Forward { body_len: 0, .. }));
+        assert!(s[n..].starts_with("GET http://evil.test/"));
+        // The same length twice is one length.
+        let (r, _) = parse("POST http://a.test/ HTTP/1.1\r\nHost: a.test\r\nContent-Length: 3\r\ncontent-length: 3\r\n\r\n").unwrap().unwrap();
+        let Request::Forward {
+            body_len, headers, ..
+        } = r
+        else {
+            panic!()
+        };
+        assert_eq!(body_len, 3);
+        let lens = headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+            .count();
+        assert_eq!(lens, 1, "one Content-Length upstream");
+        for (cl, what) in [
+            ("+5", "sign"),
+            ("-1", "negative"),
+            ("5, 5", "list"),
+            ("0x5", "hex"),
+            ("5 5", "two numbers"),
+            ("99999999999999999999", "too long"),
+            ("", "empty"),
+        ] {
+            let s = format!(
+                "POST http://a.test/ HTTP/1.1\r\nHost: a.test\r\nContent-Length: {cl}\r\n\r\n"
+            );
+            assert_eq!(
+                parse(&s),
+                Err(HttpError::Malformed("Content-Length")),
+                "{what}"
+            );
+        }
+        // Chunked (or any Transfer-Encoding), alone or next to a Content-Length: 501.
+        for te in [
+            "Transfer-Encoding: chunked\r\n",
+            "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n",
+            "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n",
+            "transfer-encoding: identity\r\n",
+        ] {
+            let s = format!("POST http://a.test/ HTTP/1.1\r\nHost: a.test\r\n{te}\r\n");
+            let e = parse(&s).unwrap_err();
+            assert!(matches!(e, HttpError::Unsupported(_)), "{te}");
+            assert_eq!(e.status().0, 501);
+        }
+    }
+
+    #[test]
+    fn response_framing() {
+        let p = |s: &str, head: bool| parse_response_head(s.as_bytes(), head).unwrap();
+        let s = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
+        assert_eq!(p(s, false), Some((s.len() - 5, ResponseBody::Length(5))));
+        assert_eq!(p(s, true), Some((s.len() - 5, ResponseBody::Length(0))));
+        assert_eq!(p("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n", false), None);
+        let until = |s: &str| p(s, false).map(|(_, b)| b);
+        assert_eq!(
+            until(
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\nContent-Length: 3\r\n\r\n"
+            ),
+            Some(ResponseBody::Chunked)
+        );
+        for s in [
+            "HTTP/1.1 200 OK\r\n\r\nuntil close",
+            "HTTP/1.0 200 OK\r\nServer: x\r\n\r\n",
+            "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Length: 5, 5\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n",
+        ] {
+            assert_eq!(until(s), Some(ResponseBody::UntilClose), "{s}");
+        }
+        assert_eq!(
+            until("HTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n\r\n"),
+            Some(ResponseBody::Length(0))
+        );
+        assert!(parse_response_head(b"SSH-2.0-x\r\n\r\n", false).is_err());
     }
 }

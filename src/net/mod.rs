@@ -17,7 +17,8 @@
 //!
 //! The I/O around the core: [`listeners`] (created by the sandbox's child in its network
 //! namespace), [`supervise`] (forks the proxy, collects its decisions), [`proxy`] (the
-//! proxy process) and [`resolve`] (host-side resolution and the address check).
+//! proxy process), [`relay`] (its zero-copy byte relay) and [`resolve`] (host-side
+//! resolution and the address check).
 
 pub mod addr;
 pub mod decision;
@@ -26,6 +27,7 @@ pub mod http;
 pub mod listeners;
 pub mod pattern;
 pub mod proxy;
+pub mod relay;
 pub mod resolve;
 pub mod socks;
 pub mod supervise;

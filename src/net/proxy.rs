@@ -10,10 +10,11 @@
 
 use super::decision::{Decision, Verdict};
 use super::pattern::{normalize_name, AllowList, Match};
+use super::relay::{self, Pump};
 use super::resolve::Resolver;
 use super::{dns, http, socks, tls};
 use std::io::{Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -92,51 +93,6 @@ fn dial(sh: &Shared, name: &str, port: u16) -> Result<(TcpStream, SocketAddr), S
     Err(last)
 }
 
-/// Relay buffer: std::io::copy's 8 KiB costs a read and a write per 8 KiB; bulk downloads
-/// through the proxy need far fewer system calls.
-const RELAY_BUF: usize = 256 * 1024;
-
-/// Copy until EOF (or an error) with a large buffer; returns the bytes copied.
-fn relay(r: &mut impl Read, w: &mut impl Write) -> u64 {
-    let mut buf = vec![0u8; RELAY_BUF];
-    let mut total = 0;
-    loop {
-        let n = match r.read(&mut buf) {
-            Ok(0) => return total,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(_) => return total,
-        };
-        if w.write_all(&buf[..n]).is_err() {
-            return total;
-        }
-        total += n as u64;
-    }
-}
-
-/// Copy both ways until both sides are done; returns (bytes out, bytes in).
-fn splice(client: TcpStream, upstream: TcpStream, first: &[u8]) -> (u64, u64) {
-    let (mut c2, mut u2) = match (client.try_clone(), upstream.try_clone()) {
-        (Ok(c), Ok(u)) => (c, u),
-        _ => return (0, 0),
-    };
-    let mut up_w = upstream;
-    let mut out = 0;
-    if up_w.write_all(first).is_ok() {
-        out += first.len() as u64;
-    }
-    let t = std::thread::spawn(move || {
-        let n = relay(&mut u2, &mut c2);
-        let _ = c2.shutdown(Shutdown::Write);
-        n
-    });
-    let mut c_r = client;
-    out += relay(&mut c_r, &mut up_w);
-    let _ = up_w.shutdown(Shutdown::Write);
-    let inb = t.join().unwrap_or(0);
-    (out, inb)
-}
-
 /// Read from `s` into `buf` until `done(buf)` is decided or EOF/timeout.
 fn read_more(s: &mut TcpStream, buf: &mut Vec<u8>) -> bool {
     let mut chunk = [0u8; 16384];
@@ -177,8 +133,9 @@ fn check_sni(client: &mut TcpStream, host: &str, buf: &mut Vec<u8>) -> Result<()
     }
 }
 
-/// An open tunnel after CONNECT (HTTP or SOCKS): check SNI, then splice. `buf` holds what
-/// the client already sent after its request (a pipelined ClientHello).
+/// An open tunnel after CONNECT (HTTP or SOCKS): check SNI, then relay (the peeked bytes
+/// first). `buf` holds what the client already sent after its request (a pipelined
+/// ClientHello).
 fn tunnel(
     sh: &Shared,
     mut client: TcpStream,
@@ -193,9 +150,9 @@ fn tunnel(
         sh.record(d);
         return;
     }
-    let (o, i) = splice(client, upstream, &buf);
-    d.bytes_out = o;
-    d.bytes_in = i;
+    let c = relay::relay(&client, &upstream, &buf);
+    d.bytes_out = c.out;
+    d.bytes_in = c.inb;
     sh.record(d);
 }
 
@@ -209,8 +166,43 @@ fn deny_http(sh: &Shared, client: &mut TcpStream, mut d: Decision, status: u16, 
     sh.record(d);
 }
 
+/// Relay one response of an upstream that closes after it: its head read here (to learn
+/// where the body ends), the rest spliced. Returns the bytes given to the client and
+/// whether the client connection may carry another request: only when the response is
+/// self-delimiting and was relayed whole.
+fn relay_response(pump: &mut Pump, up: &TcpStream, client: &TcpStream, head: bool) -> (u64, bool) {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 16384];
+    let framing = loop {
+        match http::parse_response_head(&buf, head) {
+            Ok(Some(f)) => break Some(f),
+            Ok(None) => {}
+            Err(_) => break None,
+        }
+        match (&mut &*up).read(&mut chunk) {
+            Ok(0) => break None,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => break None,
+        }
+    };
+    if (&mut &*client).write_all(&buf).is_err() {
+        return (0, false);
+    }
+    let (n, end) = pump.copy(up, client, None);
+    let total = buf.len() as u64 + n;
+    let keep = end.is_ok()
+        && match framing {
+            Some((h, http::ResponseBody::Length(len))) => total == h as u64 + len,
+            Some((_, http::ResponseBody::Chunked)) => true,
+            _ => false,
+        };
+    (total, keep)
+}
+
 fn serve_http(sh: &Shared, mut client: TcpStream) {
     let mut buf = Vec::new();
+    let mut pumps: Option<(Pump, Pump)> = None;
     loop {
         let parsed = loop {
             match http::parse_request(&buf) {
@@ -268,30 +260,37 @@ fn serve_http(sh: &Shared, mut client: TcpStream) {
                 body_len,
                 ..
             } => {
-                let mut up = upstream;
+                let up = upstream;
                 let head = http::upstream_head(&method, &path, &headers);
-                let mut out = head.len() as u64;
-                if up.write_all(&head).is_err() {
+                if (&up).write_all(&head).is_err() {
+                    d.reason = format!("{}; the upstream closed before the request", d.reason);
+                    sh.record(d);
                     return;
                 }
-                // The body: buffered bytes first, then the rest from the client.
-                let mut left = body_len;
-                let take = (left as usize).min(buf.len());
-                if up.write_all(&buf[..take]).is_err() {
-                    return;
-                }
-                buf.drain(..take);
-                left -= take as u64;
-                out += take as u64;
-                if left > 0 {
-                    let mut lim = (&mut client).take(left);
-                    out += relay(&mut lim, &mut up);
+                // Pipes (or the fallback buffer) made once per client connection.
+                let (p_out, p_in) = pumps.get_or_insert_with(|| (Pump::new(), Pump::new()));
+                // The body: exactly `body_len` bytes, so what follows it on this connection
+                // is parsed (and checked) as the next request, never sent as body.
+                let (body, sent) = relay::forward_body(p_out, &mut buf, &client, &up, body_len);
+                d.bytes_out = head.len() as u64 + body;
+                if sent.is_err() {
+                    d.reason = format!(
+                        "{}; the request body was cut short ({body} of {body_len} bytes)",
+                        d.reason
+                    );
+                    // The upstream is told the body ended, so it answers (or closes).
+                    let _ = up.shutdown(std::net::Shutdown::Write);
                 }
                 // Connection: close upstream, so the response ends at EOF.
-                let inb = relay(&mut up, &mut client);
-                d.bytes_out = out;
+                let (inb, keep) = relay_response(p_in, &up, &client, method == "HEAD");
                 d.bytes_in = inb;
                 sh.record(d);
+                if sent.is_err() || !keep {
+                    // Where this connection's next request starts is unknown (a body cut
+                    // short), the client cannot tell where this response ended but by EOF,
+                    // or the relay failed: end the connection.
+                    return;
+                }
                 // Loop: the next request on this client connection is checked afresh.
             }
         }
