@@ -418,10 +418,18 @@ fn accept_loop(sh: Arc<Shared>, l: TcpListener, serve: fn(&Shared, TcpStream)) {
         };
         let sh = sh.clone();
         sh.open.fetch_add(1, Ordering::SeqCst);
-        std::thread::spawn(move || {
-            serve(&sh, c);
-            sh.open.fetch_sub(1, Ordering::SeqCst);
-        });
+        let counted = sh.clone();
+        // A payload that opens connections until threads run out gets them refused
+        // (closed), not a panic of the proxy.
+        if std::thread::Builder::new()
+            .spawn(move || {
+                serve(&sh, c);
+                sh.open.fetch_sub(1, Ordering::SeqCst);
+            })
+            .is_err()
+        {
+            counted.open.fetch_sub(1, Ordering::SeqCst);
+        }
     });
 }
 
