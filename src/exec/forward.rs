@@ -37,6 +37,9 @@ pub struct Forwarder {
     keeper: bool,
     /// Signals from this pid came from the service manager and reached every process.
     manager: Option<libc::pid_t>,
+    /// The child (the payload itself, without init) leads its own session and process
+    /// group: job-control signals go to the whole group.
+    job_group: bool,
 }
 
 /// The parent's pid when it is a systemd service manager that started stockade as a unit.
@@ -65,7 +68,16 @@ impl Forwarder {
             } else {
                 systemd_manager()
             },
+            job_group: false,
         }
+    }
+
+    /// With `new-session`, the payload's job-control signals go to its process group
+    /// ([`is_job_control`]): init does it for its payload, this for a payload that is the
+    /// supervisor's child (PID 1 of its namespace).
+    pub fn with_job_group(mut self, new_session: bool) -> Forwarder {
+        self.job_group = new_session && !self.via_init;
+        self
     }
 
     /// Whether this signal was sent by the service manager to the whole cgroup.
@@ -100,6 +112,9 @@ impl Forwarder {
                     return;
                 }
             }
+            if self.job_group && is_job_control(sig) && libc::kill(-self.child, sig) == 0 {
+                return;
+            }
             libc::kill(self.child, sig);
         }
     }
@@ -120,6 +135,23 @@ impl Forwarder {
             libc::sigqueue(self.child, libc::SIGTERM, value) == 0
         }
     }
+}
+
+/// The signals a terminal sends to its foreground job (and the shell's `fg`/`bg`): with
+/// `new-session` the payload's job does not get them from the terminal, so stockade
+/// forwards them to the payload's whole process group, as the terminal would have sent
+/// them. Every other signal goes to the payload alone, as `kill PID` would.
+pub fn is_job_control(sig: libc::c_int) -> bool {
+    matches!(
+        sig,
+        libc::SIGINT
+            | libc::SIGQUIT
+            | libc::SIGTSTP
+            | libc::SIGTTIN
+            | libc::SIGTTOU
+            | libc::SIGCONT
+            | libc::SIGWINCH
+    )
 }
 
 /// What a keeper does with a signal.

@@ -21,6 +21,7 @@
 
 pub mod child;
 pub mod confine;
+pub mod console;
 pub mod error;
 pub mod forward;
 mod hints;
@@ -35,6 +36,7 @@ mod overlay;
 pub mod pivot;
 pub mod prepare;
 pub mod protect;
+pub mod pty;
 pub mod report;
 mod sandbox_paths;
 pub mod signals;
@@ -276,6 +278,17 @@ fn launch_in(
             }));
         }
         prep.cap_last_cap = host.cap_last_cap;
+        // The payload's pty, before clone: the child attaches the slave, the master stays
+        // here. A console (stdin a terminal) gives the slave its modes and size.
+        let pty = if pty::wanted(plan.process.terminal) {
+            let console = console::Console::new(0);
+            let p = pty::Pty::open(3 + prep.listen_fds as RawFd, console.as_ref())
+                .map_err(ExecError::Pty)?;
+            prep.pty_slave = std::os::fd::AsRawFd::as_raw_fd(&p.slave);
+            Some((p, console))
+        } else {
+            None
+        };
         // network.mode = "proxy": fork the proxy now, before the launch pipes exist (it must
         // not hold them) and while the supervisor is still single-threaded.
         let mut egress = match &plan.egress {
@@ -309,6 +322,12 @@ fn launch_in(
             child::run(plan, &mut prep, fds)
         }
         pipes.close_child_ends();
+        // Only the child holds the slave now: the master reads EIO once it is gone.
+        let pty = pty.map(|(p, console)| {
+            drop(p.slave);
+            prep.pty_slave = -1;
+            (p.master, console)
+        });
         if let Some(e) = egress.as_mut() {
             e.close_child_end();
         }
@@ -368,7 +387,15 @@ fn launch_in(
             prep.init_fork_at.is_some(),
             !plan.namespaces.pid,
             plan.systemd.forward_manager_signals,
-        );
+        )
+        .with_job_group(plan.process.new_session);
+        let mut job = supervisor::Job {
+            // Raw mode from here: the payload runs (a setup failure above leaves the
+            // caller's terminal untouched).
+            pty: pty.map(|(master, console)| pty::Relay::new(master, console)),
+            job_control: plan.process.new_session && console::job_control(),
+            direct: prep.init_fork_at.is_none(),
+        };
         let ended = supervisor::supervise(
             pid,
             exec_at,
@@ -377,6 +404,7 @@ fn launch_in(
             pipes.status_r,
             &forwarder,
             relay.as_mut(),
+            &mut job,
         );
         if let Some(r) = relay.as_mut() {
             // Messages sent just before the payload ended (STOPPING=1, EXIT_STATUS=), and

@@ -15,7 +15,10 @@
 //!    uid/gid switch, the remaining capability sets, chdir as the final user, no_new_privs
 //!    (Landlock and unprivileged seccomp require it), Landlock (after every mount change:
 //!    a landlocked process cannot mount), RLIMIT_NOFILE (after Landlock opened its path
-//!    fds), seccomp last, then execve.
+//!    fds), the payload's terminal (its own session with the pty as controlling terminal:
+//!    in the payload process itself, after init's fork, so init never holds the pty; the
+//!    pty fd was opened before Landlock, which therefore does not restrict its ioctls),
+//!    seccomp last, then execve.
 
 use serde::Serialize;
 
@@ -82,6 +85,12 @@ pub enum Step {
     Landlock,
     /// Apply RLIMIT_NOFILE.
     SetNofileLimit,
+    /// With a pty for the payload (`process.terminal`, decided at launch for `auto`):
+    /// setsid in the payload process, the pty's slave as controlling terminal (TIOCSCTTY)
+    /// and as fds 0, 1, 2. Without one: nothing (a no-op step keeps the plan independent of
+    /// the caller's fds). Runs in the payload after init's fork (init stays out of the
+    /// pty's session) and before seccomp (a filter may deny ioctl or setsid).
+    AttachTerminal,
     /// Load the seccomp filter (compiled in the parent).
     Seccomp,
     /// execve the payload.
@@ -98,7 +107,7 @@ impl Step {
             PivotRoot | RootReadOnly | MaskPaths | ReadOnlyPaths | ProtectPaths => Phase::Pivot,
             SetHostname | SetDomainname | SetRlimits | NewSession | SetUmask => Phase::Identity,
             DropBoundingSet | SwitchUser | SetCapabilities | Chdir | NoNewPrivs | Landlock
-            | SetNofileLimit | Seccomp => Phase::Lockdown,
+            | SetNofileLimit | AttachTerminal | Seccomp => Phase::Lockdown,
             Exec => Phase::Exec,
         }
     }
