@@ -60,8 +60,8 @@ pub fn wanted(terminal: crate::plan::Terminal) -> bool {
 
 impl Pty {
     /// Open a pair; both fds at or above `min_fd`. The slave starts with the caller's
-    /// terminal modes and window size (when stdin is a terminal), like a terminal
-    /// emulator's new tab.
+    /// terminal modes (when stockade is in the foreground) and window size, like a new
+    /// tab of a terminal emulator.
     pub fn open(min_fd: RawFd, console: Option<&Console>) -> std::io::Result<Pty> {
         // SAFETY: plain libc calls; ptsname_r writes into a live buffer of its length.
         unsafe {
@@ -82,7 +82,10 @@ impl Pty {
             ))?;
             let slave = above(s, min_fd)?;
             if let Some(c) = console {
-                if let Some(t) = c.modes() {
+                // Only from the foreground: a background job sees the modes its shell's
+                // line editor set for itself (no ICRNL, no ICANON), not the ones a program
+                // gets; the pty's defaults are the sane ones then.
+                if let Some(t) = c.modes().filter(|_| c.in_foreground()) {
                     libc::tcsetattr(slave.as_raw_fd(), libc::TCSANOW, &t);
                 }
                 if let Some(ws) = c.window_size() {
