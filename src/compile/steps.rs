@@ -76,8 +76,8 @@ pub fn order(plan: &Plan, host: &HostFacts) -> Vec<Step> {
     if plan.rlimits.iter().any(|r| r.resource == NOFILE) {
         s.push(Step::SetNofileLimit);
     }
-    // The payload's terminal: after init's fork point (prepare puts it here), before
-    // seccomp, which may deny ioctl.
+    // The payload's terminal: in init's session (init forks the payload at seccomp or
+    // execve, after this), before seccomp, which may deny ioctl.
     if plan.process.terminal != crate::plan::Terminal::Never {
         s.push(Step::AttachTerminal);
     }

@@ -35,11 +35,10 @@ pub fn describe_step(plan: &Plan, step: &Step) -> String {
         Step::NewSession => "setsid".into(),
         Step::AttachTerminal => match plan.process.terminal {
             crate::plan::Terminal::Always => {
-                "new session with its own pty as controlling terminal and stdin/stdout/stderr"
-                    .into()
+                "own pty as controlling terminal and stdin/stdout/stderr".into()
             }
-            _ => "new session with its own pty as controlling terminal and stdin/stdout/stderr, \
-                  when stdin and stdout are terminals"
+            _ => "own pty as controlling terminal and stdin/stdout/stderr, when stdin and \
+                  stdout are terminals"
                 .into(),
         },
         Step::SetUmask => format!("umask {:04o}", plan.process.umask),
