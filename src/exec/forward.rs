@@ -202,3 +202,26 @@ pub fn init_should_forward(info: &libc::siginfo_t) -> bool {
         info.si_pid() != 0
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::is_job_control;
+
+    #[test]
+    fn the_terminals_signals_go_to_the_job_and_others_to_the_payload() {
+        for s in [
+            libc::SIGINT,
+            libc::SIGQUIT,
+            libc::SIGTSTP,
+            libc::SIGTTIN,
+            libc::SIGTTOU,
+            libc::SIGCONT,
+            libc::SIGWINCH,
+        ] {
+            assert!(is_job_control(s), "{s}");
+        }
+        for s in [libc::SIGTERM, libc::SIGHUP, libc::SIGUSR1, libc::SIGKILL] {
+            assert!(!is_job_control(s), "{s}");
+        }
+    }
+}

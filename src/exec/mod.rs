@@ -278,17 +278,8 @@ fn launch_in(
             }));
         }
         prep.cap_last_cap = host.cap_last_cap;
-        // The payload's pty, before clone: the child attaches the slave, the master stays
-        // here. A console (stdin a terminal) gives the slave its modes and size.
-        let pty = if pty::wanted(plan.process.terminal) {
-            let console = console::Console::new(0);
-            let p = pty::Pty::open(3 + prep.listen_fds as RawFd, console.as_ref())
-                .map_err(ExecError::Pty)?;
-            prep.pty_slave = std::os::fd::AsRawFd::as_raw_fd(&p.slave);
-            Some((p, console))
-        } else {
-            None
-        };
+        // The payload's pty, before clone: the child attaches the slave, the master stays.
+        let pty = pty::open_for(plan, &mut prep)?;
         // network.mode = "proxy": fork the proxy now, before the launch pipes exist (it must
         // not hold them) and while the supervisor is still single-threaded.
         let mut egress = match &plan.egress {
@@ -323,11 +314,7 @@ fn launch_in(
         }
         pipes.close_child_ends();
         // Only the child holds the slave now: the master reads EIO once it is gone.
-        let pty = pty.map(|(p, console)| {
-            drop(p.slave);
-            prep.pty_slave = -1;
-            (p.master, console)
-        });
+        let pty = pty.map(|p| p.parent_side(&mut prep));
         if let Some(e) = egress.as_mut() {
             e.close_child_end();
         }
@@ -389,13 +376,9 @@ fn launch_in(
             plan.systemd.forward_manager_signals,
         )
         .with_job_group(plan.process.new_session);
-        let mut job = supervisor::Job {
-            // Raw mode from here: the payload runs (a setup failure above leaves the
-            // caller's terminal untouched).
-            pty: pty.map(|(master, console)| pty::Relay::new(master, console)),
-            job_control: plan.process.new_session && console::job_control(),
-            direct: prep.init_fork_at.is_none(),
-        };
+        // Raw mode from here: the payload runs (a setup failure above leaves the caller's
+        // terminal untouched).
+        let mut job = supervisor::Job::new(plan, pty, prep.init_fork_at.is_none());
         let ended = supervisor::supervise(
             pid,
             exec_at,

@@ -103,6 +103,40 @@ impl Pty {
     }
 }
 
+/// The pair and the caller's terminal, between prepare and the end of the clone.
+#[derive(Debug)]
+pub struct Opened {
+    pty: Pty,
+    console: Option<Console>,
+}
+
+/// Before clone: open the payload's pty when the plan wants one here (`wanted`), and hand
+/// its slave to the child (`Prepared::pty_slave`). A console (stdin a terminal) gives the
+/// slave its modes and size.
+pub fn open_for(
+    plan: &crate::plan::Plan,
+    prep: &mut super::prepare::Prepared,
+) -> Result<Option<Opened>, super::ExecError> {
+    if !wanted(plan.process.terminal) {
+        return Ok(None);
+    }
+    let console = Console::new(0);
+    let pty =
+        Pty::open(3 + prep.listen_fds as RawFd, console.as_ref()).map_err(super::ExecError::Pty)?;
+    prep.pty_slave = pty.slave.as_raw_fd();
+    Ok(Some(Opened { pty, console }))
+}
+
+impl Opened {
+    /// After clone: the parent closes its slave (only the sandbox holds it, so the master
+    /// reads EIO once they are all gone) and keeps the master.
+    pub fn parent_side(self, prep: &mut super::prepare::Prepared) -> (OwnedFd, Option<Console>) {
+        drop(self.pty.slave);
+        prep.pty_slave = -1;
+        (self.pty.master, self.console)
+    }
+}
+
 /// In the child (init, or the payload as PID 1), right after the session exists: the slave
 /// becomes the controlling terminal and fds 0, 1, 2; the original slave fd is closed.
 /// Async-signal-safe.
@@ -353,6 +387,15 @@ impl Relay {
         if let Some(c) = self.console.as_mut() {
             c.restore();
         }
+    }
+
+    /// stockade relays stdin all the time, so like any program reading its terminal it
+    /// must not do so from the background: true when it would (the caller then stops
+    /// stockade with SIGTTIN, as the kernel stops a background reader).
+    pub fn reads_in_background(&self) -> bool {
+        self.stdin_open
+            && !self.stdin_paused
+            && self.console.as_ref().is_some_and(|c| !c.in_foreground())
     }
 
     /// After a stop attempt for a background read: if stockade is still in the background,

@@ -139,6 +139,20 @@ pub struct Job {
 }
 
 impl Job {
+    /// `pty`: the master and the caller's terminal ([`super::pty::Opened::parent_side`]);
+    /// `direct`: no init.
+    pub fn new(
+        plan: &crate::plan::Plan,
+        pty: Option<(std::os::fd::OwnedFd, Option<super::console::Console>)>,
+        direct: bool,
+    ) -> Job {
+        Job {
+            pty: pty.map(|(master, console)| super::pty::Relay::new(master, console)),
+            job_control: plan.process.new_session && super::console::job_control(),
+            direct,
+        }
+    }
+
     /// The payload stopped with `sig`: stop stockade the same way (the caller's terminal
     /// restored first), and once continued (or at once, when the kernel discards the stop
     /// of an orphaned group) take the terminal back and continue the payload's job.
@@ -168,6 +182,15 @@ fn own_signal_fd(set: &libc::sigset_t) -> Option<std::os::fd::OwnedFd> {
     let fd = unsafe { libc::signalfd(-1, set, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK) };
     // SAFETY: a fresh descriptor we own.
     (fd >= 0).then(|| unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
+}
+
+/// The children of `pid` (init's: the payload, and orphans it adopted).
+fn children_of(pid: libc::pid_t) -> Vec<libc::pid_t> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
 }
 
 /// Read one 4-byte status message from init.
@@ -205,9 +228,14 @@ pub fn supervise(
     let mut killed = false;
     let hard_kill = || {
         // SAFETY: kill with integer arguments. Outside a PID namespace the sandbox is the
-        // child's process group (it called setsid); inside one, killing PID 1 kills all.
+        // child's session (it called setsid): its process group and the payload's own job
+        // group (the payload leads one, see `pty::lead_job`); inside one, killing PID 1
+        // kills all.
         unsafe {
             if whole_group {
+                for job in children_of(child) {
+                    libc::kill(-job, libc::SIGKILL);
+                }
                 libc::kill(-child, libc::SIGKILL);
             }
             libc::kill(child, libc::SIGKILL);
@@ -250,6 +278,20 @@ pub fn supervise(
         // sigtimedwait that also relays sd_notify messages while waiting.
         // SAFETY: siginfo_t is plain data.
         let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        if job
+            .pty
+            .as_ref()
+            .is_some_and(super::pty::Relay::reads_in_background)
+        {
+            // Put in the background: stop at once, as `cat &` would, not only once the
+            // caller types (the shell would take those keystrokes first, and stockade
+            // would race it for the rest). Impossible to stop (an orphaned group): leave
+            // stdin alone until the next SIGCONT.
+            job.stop_self(libc::SIGTTIN);
+            if let Some(p) = job.pty.as_mut() {
+                p.pause_stdin_if_background();
+            }
+        }
         let mut extra = [libc::pollfd {
             fd: -1,
             events: 0,
@@ -276,9 +318,8 @@ pub fn supervise(
         if sig < 0 && Errno::last() == Errno::EINTR {
             if let Some(p) = job.pty.as_mut() {
                 if let Some(stop) = p.ready(&[extra[0], extra[1], extra[2]]) {
-                    // In the background, the caller typed: stop as a job reading its
-                    // terminal would, and take nothing (not even when stopping is
-                    // impossible: then stdin waits for the next SIGCONT).
+                    // A read from the background after all (EIO, or moved there between
+                    // the check above and the read): stop, and take nothing.
                     job.stop_self(stop);
                     if let Some(p) = job.pty.as_mut() {
                         p.pause_stdin_if_background();
