@@ -287,8 +287,13 @@ impl Relay {
             }
             _ => match nix::errno::Errno::last() {
                 nix::errno::Errno::EINTR | nix::errno::Errno::EAGAIN => {}
-                // A background read of the terminal (SIGTTIN is blocked).
-                nix::errno::Errno::EIO if self.console.is_some() => return Some(libc::SIGTTIN),
+                // A background read of the terminal (SIGTTIN is blocked); in the
+                // foreground EIO is a hangup: stdin is gone.
+                nix::errno::Errno::EIO
+                    if self.console.as_ref().is_some_and(|c| !c.in_foreground()) =>
+                {
+                    return Some(libc::SIGTTIN)
+                }
                 _ => self.stdin_open = false,
             },
         }
