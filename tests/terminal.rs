@@ -378,6 +378,10 @@ fn a_background_read_stops_with_tty_input_and_keystrokes_stay_with_the_shell() {
             std::thread::sleep(Duration::from_millis(200));
         }
         t.line("fg");
+        t.wait_for("fg", |s| s.contains("P> fg\n"));
+        // The moment between the shell printing the job and handing it the terminal (not
+        // an assertion: the job's answer below is).
+        std::thread::sleep(Duration::from_millis(300));
         t.line("hello");
         t.wait_for("the job's own read", |s| s.contains("got hello"));
         t.wait_prompt();
