@@ -475,6 +475,7 @@ fn known_annotation(k: &str) -> bool {
         ann::INIT,
         ann::DIE_WITH_PARENT,
         ann::NEW_SESSION,
+        ann::TERMINAL,
         ann::SYSTEMD,
         ann::RESOURCES_COMPAT,
         ann::ROOT,
