@@ -150,6 +150,7 @@ impl Profiles {
         let d = TempDir::new(tag);
         let dir = d.path().to_path_buf();
         std::fs::write(dir.join("sti.py"), STI_PY).expect("write sti.py");
+        std::fs::write(dir.join("count.py"), COUNT_PY).expect("write count.py");
         Profiles { _dir: d, dir }
     }
 
@@ -185,6 +186,18 @@ for c in b"echo INJECTED-$((6*7))\n":
     except OSError:
         pass
 print("injected", n, "fds", " ".join(sorted(os.listdir("/proc/self/fd"))))
+"#;
+
+/// Count SIGINTs for two seconds after saying it is ready.
+const COUNT_PY: &str = r#"
+import signal, time
+n = [0]
+signal.signal(signal.SIGINT, lambda *a: n.__setitem__(0, n[0] + 1))
+print("READY", flush=True)
+end = time.time() + 2
+while time.time() < end:
+    time.sleep(0.05)
+print("SIGINTS=%d" % n[0], flush=True)
 "#;
 
 fn wrap(profile: &Path, cmd: &str) -> String {
@@ -493,5 +506,49 @@ fn tiocsti_never_reaches_the_callers_terminal() {
                 "{who} {label}: TIOCSTI reached the caller's shell:\n{s}"
             );
         }
+    }
+}
+
+#[test]
+fn each_ctrl_c_reaches_the_payload_once() {
+    if cannot_run() {
+        return;
+    }
+    let py = "/usr/bin/python3";
+    if !Path::new(py).exists() {
+        skip("no /usr/bin/python3");
+        return;
+    }
+    let p = Profiles::new("term-once");
+    let mut cmds = vec![(
+        "plain".to_owned(),
+        format!("{py} {}/count.py", p.dir.display()),
+    )];
+    for (label, pid, term) in VARIANTS {
+        cmds.push((
+            label.to_owned(),
+            wrap(&p.get(pid, term, ""), &format!("{py} /t/count.py")),
+        ));
+    }
+    // Sharing stockade's session and process group, the payload gets the terminal's
+    // signal itself: stockade and init must not forward it again.
+    for pid in [true, false] {
+        cmds.push((
+            format!("new-session=false pid={pid}"),
+            wrap(
+                &p.get(pid, "false", "new-session = false"),
+                &format!("{py} /t/count.py"),
+            ),
+        ));
+    }
+    let t = Tmux::start("once", None);
+    for (label, cmd) in cmds {
+        t.reset();
+        t.line(&cmd);
+        t.wait_for(&format!("{label}: ready"), |s| s.contains("READY"));
+        t.keys(&["C-c"]);
+        let s = t.wait_for("the count", |s| s.contains("SIGINTS="));
+        assert!(s.contains("SIGINTS=1\n"), "{label}:\n{s}");
+        t.wait_prompt();
     }
 }

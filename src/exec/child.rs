@@ -217,7 +217,13 @@ impl Child<'_> {
                 // Init keeps no copy of the record pipe, so its EOF still means "the
                 // payload's execve succeeded".
                 sys::close(c.fds.rec_w);
-                init::run(pid, c.fds.status_w, keeper, c.prep.job_group)
+                init::run(
+                    pid,
+                    c.fds.status_w,
+                    keeper,
+                    c.prep.job_group,
+                    !c.plan.process.new_session,
+                )
             }
         }
     }

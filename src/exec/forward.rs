@@ -40,6 +40,9 @@ pub struct Forwarder {
     /// The child (the payload itself, without init) leads its own session and process
     /// group: job-control signals go to the whole group.
     job_group: bool,
+    /// `new-session = false`: the payload shares stockade's session and process group, so
+    /// what the terminal sends to its foreground group reached the payload too.
+    shares_terminal: bool,
 }
 
 /// The parent's pid when it is a systemd service manager that started stockade as a unit.
@@ -69,6 +72,7 @@ impl Forwarder {
                 systemd_manager()
             },
             job_group: false,
+            shares_terminal: false,
         }
     }
 
@@ -77,6 +81,7 @@ impl Forwarder {
     /// supervisor's child (PID 1 of its namespace).
     pub fn with_job_group(mut self, new_session: bool) -> Forwarder {
         self.job_group = new_session && !self.via_init;
+        self.shares_terminal = !new_session;
         self
     }
 
@@ -92,7 +97,7 @@ impl Forwarder {
 
     /// Forward `sig` (received with `info`) to the payload, unless it reached it already.
     pub fn forward(&self, sig: libc::c_int, info: &libc::siginfo_t) {
-        if self.sent_by_manager(info) {
+        if self.sent_by_manager(info) || (self.shares_terminal && from_terminal(sig, info)) {
             return;
         }
         self.send(sig);
@@ -152,6 +157,13 @@ pub fn is_job_control(sig: libc::c_int) -> bool {
             | libc::SIGCONT
             | libc::SIGWINCH
     )
+}
+
+/// Whether the terminal driver sent `sig` (Ctrl-C, Ctrl-Z, a resize: `SI_KERNEL`) to its
+/// foreground process group. Without `new-session` the payload is in that group too and
+/// got it already: forwarding would deliver it twice (three times through init).
+pub fn from_terminal(sig: libc::c_int, info: &libc::siginfo_t) -> bool {
+    info.si_code == libc::SI_KERNEL && is_job_control(sig)
 }
 
 /// What a keeper does with a signal.

@@ -117,8 +117,15 @@ fn report_stop(status_w: RawFd, status: libc::c_int) {
 
 /// Run init for `payload`; reports the payload's stops and, last, its raw wait status on
 /// `status_w`. `job_group`: the payload leads its own process group (see
-/// [`signal_payload`]).
-pub fn run(payload: libc::pid_t, status_w: RawFd, keeper: Option<Keeper>, job_group: bool) -> ! {
+/// [`signal_payload`]); `shares_terminal`: `new-session = false`, the payload got the
+/// terminal's signals itself (see `forward::from_terminal`).
+pub fn run(
+    payload: libc::pid_t,
+    status_w: RawFd,
+    keeper: Option<Keeper>,
+    job_group: bool,
+    shares_terminal: bool,
+) -> ! {
     // Init was made non-dumpable before the payload started (child::start_init).
     // The supervisor blocked these before clone; they stay blocked here and are taken
     // synchronously with sigwaitinfo.
@@ -148,6 +155,9 @@ pub fn run(payload: libc::pid_t, status_w: RawFd, keeper: Option<Keeper>, job_gr
             }
         }
         if sig < 0 {
+            continue;
+        }
+        if sig != libc::SIGCHLD && shares_terminal && super::forward::from_terminal(sig, &info) {
             continue;
         }
         if sig != libc::SIGCHLD {
