@@ -338,6 +338,11 @@ fn launch_in(
             .timeout_ms
             .map(|t| started + Duration::from_millis(t.max(SETUP_TIMEOUT_FLOOR_MS)));
         let failure = read_records(plan, &prep, pipes.rec_r, rep, setup_deadline);
+        if pty.is_none() {
+            // `terminal = "auto"` without a terminal here: the step did nothing.
+            let d = describe_step(plan, &Step::AttachTerminal);
+            rep.enforced.retain(|e| *e != d);
+        }
         if let Some(r) = relay.as_mut() {
             // The child mounted the relay socket (or failed): the host path can go.
             r.sandbox_ready();
