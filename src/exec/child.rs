@@ -21,7 +21,8 @@ pub struct ChildFds {
     pub sync_w: RawFd,
     /// Child → parent: records; EOF (CLOEXEC) means the payload's execve succeeded.
     pub rec_w: RawFd,
-    /// Init → parent: the payload's raw wait status (-1 without init).
+    /// Init → parent: the payload's stops (wait statuses with WIFSTOPPED) and, last, its
+    /// raw wait status (-1 without init).
     pub status_w: RawFd,
     /// `network.mode = "proxy"`: the channel the listeners go to the proxy over (-1
     /// otherwise). Closed by `crate::net::listeners::create_and_send`.

@@ -7,6 +7,10 @@
 //! exits with the payload's status once the payload is gone; the kernel then kills what
 //! is left in the namespace. It never allocates.
 //!
+//! Job control: with `new-session` the payload leads its own process group in init's
+//! session, and init sends the terminal's signals (`forward::is_job_control`) to that whole
+//! group; it reports the payload's stops to the supervisor, which stops with it.
+//!
 //! Without a PID namespace the kernel kills nothing when init exits, and a SIGKILLed
 //! supervisor takes only its direct child with it (PR_SET_PDEATHSIG). So init is the
 //! subreaper of the payload's tree (every orphan comes back to it) and, before it exits,

@@ -3,6 +3,10 @@
 //!
 //! Signals are blocked (not handled) from before clone until the end, and taken with
 //! sigtimedwait: no handler, no thread, no signal lost between clone and supervision.
+//!
+//! With a terminal ([`Job`]): the same loop relays the payload's pty (`exec::pty`) and
+//! watches init's stop reports; when the payload stops, stockade stops the same way (its
+//! shell shows the job `Stopped`) and continues the payload when it is continued.
 
 use nix::errno::Errno;
 use std::os::fd::RawFd;
