@@ -7,6 +7,15 @@
 //! put in the background by the caller's shell leaves the terminal alone until `fg`.
 
 use std::os::fd::RawFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Some console is in raw mode now (for `log`, whose lines then need "\r\n").
+static RAW: AtomicBool = AtomicBool::new(false);
+
+/// Whether stockade has the caller's terminal in raw mode.
+pub fn raw_mode() -> bool {
+    RAW.load(Ordering::Relaxed)
+}
 
 /// The caller's terminal (stockade's stdin), with the modes it had before raw mode.
 #[derive(Debug)]
@@ -80,6 +89,7 @@ impl Console {
             if libc::tcsetattr(self.fd, libc::TCSADRAIN, &raw) == 0 {
                 self.saved = Some(saved);
                 self.raw = true;
+                RAW.store(true, Ordering::Relaxed);
             }
         }
     }
@@ -91,6 +101,7 @@ impl Console {
             return;
         }
         self.raw = false;
+        RAW.store(false, Ordering::Relaxed);
         if let Some(saved) = self.saved.take() {
             // SAFETY: saved is the termios read by tcgetattr.
             unsafe { libc::tcsetattr(self.fd, libc::TCSADRAIN, &saved) };
