@@ -11,10 +11,10 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 # Build: libseccomp-dev, pkg-config. Tests: busybox-static (rootfs), uidmap (newuidmap),
 # crun/runc (OCI differential tests), podman (nesting in a container), python3-jsonschema,
-# qemu + debootstrap (cgroup v2 VM).
+# qemu + debootstrap (cgroup v2 VM), tmux (terminal tests).
 PACKAGES=(libseccomp-dev pkg-config build-essential busybox-static uidmap crun runc
           python3 python3-jsonschema qemu-system-x86 debootstrap e2fsprogs xz-utils
-          bubblewrap hyperfine util-linux procps iproute2 curl openssl git podman)
+          bubblewrap hyperfine util-linux procps iproute2 curl openssl git podman tmux)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

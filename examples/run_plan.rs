@@ -123,6 +123,7 @@ fn main() {
             groups: vec![],
             umask: 0o022,
             new_session: true,
+            terminal: Terminal::Never,
             init: plan_init,
             die_with_parent: true,
             timeout_ms,

@@ -29,10 +29,17 @@ fn journal() -> bool {
 fn emit(priority: u8, kind: &str, msg: &str) {
     let mut err = std::io::stderr().lock();
     for line in msg.lines() {
-        let _ = if journal() {
-            writeln!(err, "<{priority}>stockade: {kind}{line}")
+        // The caller's terminal in raw mode (the payload's pty relay) does not turn "\n"
+        // into "\r\n": end each line as a terminal would have.
+        let end = if crate::exec::console::raw_mode() {
+            "\r\n"
         } else {
-            writeln!(err, "stockade: {kind}{line}")
+            "\n"
+        };
+        let _ = if journal() {
+            write!(err, "<{priority}>stockade: {kind}{line}{end}")
+        } else {
+            write!(err, "stockade: {kind}{line}{end}")
         };
     }
 }

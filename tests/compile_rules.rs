@@ -451,3 +451,46 @@ fn a_landlock_path_or_cwd_left_in_an_empty_tmpfs_is_an_error() {
          [landlock]\nread = [\"/\"]\nwrite = [\"/tmp/work\"]\n",
     );
 }
+
+#[test]
+fn terminal_defaults_to_auto_and_needs_a_session_of_its_own() {
+    use stockade::plan::{Step, Terminal};
+    let p = plan("version = 1\n");
+    assert_eq!(p.process.terminal, Terminal::Auto);
+    // Landlock and NOFILE before it (its fd was opened in the parent), seccomp after.
+    let at = |s: Step| p.steps.iter().position(|x| *x == s);
+    assert!(
+        at(Step::AttachTerminal) > at(Step::NewSession),
+        "{:?}",
+        p.steps
+    );
+    assert!(at(Step::AttachTerminal) < at(Step::Exec), "{:?}", p.steps);
+    let p = plan("version = 1\n[process]\nterminal = true\n[seccomp]\npreset = \"default\"\n");
+    assert_eq!(p.process.terminal, Terminal::Always);
+    let at = |s: Step| p.steps.iter().position(|x| *x == s);
+    assert!(
+        at(Step::AttachTerminal) < at(Step::Seccomp),
+        "{:?}",
+        p.steps
+    );
+    let p = plan("version = 1\n[process]\nterminal = false\n");
+    assert_eq!(p.process.terminal, Terminal::Never);
+    assert!(!p.steps.contains(&Step::AttachTerminal));
+    // Sharing the caller's session means sharing its terminal: no pty under "auto".
+    let p = plan("version = 1\n[process]\nnew-session = false\n");
+    assert_eq!(p.process.terminal, Terminal::Never);
+    let e = errors("version = 1\n[process]\nnew-session = false\nterminal = true\n");
+    assert!(
+        e.iter()
+            .any(|m| m.contains("`process.terminal = true` needs")),
+        "{e:?}"
+    );
+    let e = match try_compile(
+        "version = 1\n[process]\nterminal = \"yes\"\n",
+        &HostFacts::fixed(),
+    ) {
+        Ok(p) => panic!("compiled: {p:?}"),
+        Err(d) => format!("{d:?}"),
+    };
+    assert!(e.contains("\\\"auto\\\", true or false"), "{e}");
+}

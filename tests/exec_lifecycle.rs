@@ -462,7 +462,10 @@ fn new_session_blocks_tiocsti() {
         return;
     }
     let dir = TempDir::new("tiocsti");
-    let p = profile(&dir, "new.toml", "", ALL_NS);
+    // Without a pty of its own (`terminal = false`): only setsid protects the caller's
+    // terminal. With one (the default in a terminal) the payload's TIOCSTI lands in its
+    // own pty: tests/terminal.rs checks that nothing reaches the caller's shell.
+    let p = profile(&dir, "new.toml", "terminal = false", ALL_NS);
     let v = tiocsti_under_pty(&p);
     assert_eq!(v["ok"], false, "{v}");
     assert_eq!(v["errno"], "EPERM", "{v}");

@@ -175,6 +175,17 @@ fn stockade_mount_types_come_back_from_the_annotations() {
 type Change = Box<dyn Fn(&mut Value)>;
 
 #[test]
+fn terminal_true_imports_as_a_pty_and_false_as_none() {
+    let mut c = handwritten();
+    c["process"]["terminal"] = json!(true);
+    let text = import(&c.to_string()).unwrap();
+    assert!(text.contains("terminal = true"), "{text}");
+    c["process"]["terminal"] = json!(false);
+    let text = import(&c.to_string()).unwrap();
+    assert!(text.contains("terminal = false"), "{text}");
+}
+
+#[test]
 fn unsupported_fields_are_errors_naming_the_json_path() {
     let cases: Vec<(&str, Change)> = vec![
         (
@@ -189,10 +200,6 @@ fn unsupported_fields_are_errors_naming_the_json_path() {
             Box::new(|c| {
                 c["hooks"] = json!({"prestart": [{"path": "/bin/true"}]});
             }),
-        ),
-        (
-            "process.terminal",
-            Box::new(|c| c["process"]["terminal"] = json!(true)),
         ),
         (
             "mounts[1].type",

@@ -2,9 +2,10 @@
 
 use super::namespaces::{needs_helper, Namespaces};
 use super::{CompileOptions, Ctx};
-use crate::plan::{IdMap, ProcessPlan, Signal};
+use crate::plan::{IdMap, ProcessPlan, Signal, Terminal};
 use crate::profile::process::Pid1;
 use crate::profile::Profile;
+use crate::profile::TerminalSetting;
 use crate::units;
 use std::path::PathBuf;
 
@@ -149,6 +150,24 @@ pub fn compile(
     // Without a PID namespace init always runs: it is the keeper that kills what the payload
     // leaves behind (exec::init); `pid1` chooses only what is PID 1 of a new namespace.
     let init = !pid_ns || pr.pid1 != Some(Pid1::Payload);
+    let new_session = pr.new_session.unwrap_or(true);
+    let terminal = match pr.terminal {
+        None | Some(TerminalSetting::Auto) if !new_session => Terminal::Never,
+        None | Some(TerminalSetting::Auto) => Terminal::Auto,
+        Some(TerminalSetting::Never) => Terminal::Never,
+        Some(TerminalSetting::Always) => {
+            // The pty becomes the payload's controlling terminal, which needs a session of
+            // its own; without one the payload already shares the caller's terminal.
+            if !new_session {
+                cx.error_on_key(
+                    "process.terminal",
+                    "`process.terminal = true` needs `process.new-session = true`",
+                    Some("remove `new-session = false`, or set `terminal = false`".into()),
+                );
+            }
+            Terminal::Always
+        }
+    };
     let (uid, gid, cwd, umask, grace_ms, kill_signal) =
         (uid?, gid?, cwd?, umask?, grace_ms?, kill_signal?);
     Some(ProcessPlan {
@@ -159,7 +178,8 @@ pub fn compile(
         gid,
         groups,
         umask,
-        new_session: pr.new_session.unwrap_or(true),
+        new_session,
+        terminal,
         init,
         die_with_parent: pr.die_with_parent.unwrap_or(true),
         timeout_ms,

@@ -76,6 +76,11 @@ pub fn order(plan: &Plan, host: &HostFacts) -> Vec<Step> {
     if plan.rlimits.iter().any(|r| r.resource == NOFILE) {
         s.push(Step::SetNofileLimit);
     }
+    // The payload's terminal: in init's session (init forks the payload at seccomp or
+    // execve, after this), before seccomp, which may deny ioctl.
+    if plan.process.terminal != crate::plan::Terminal::Never {
+        s.push(Step::AttachTerminal);
+    }
     // seccomp last: everything after it runs under the filter.
     if plan.seccomp.is_some() {
         s.push(Step::Seccomp);

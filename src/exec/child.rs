@@ -21,7 +21,8 @@ pub struct ChildFds {
     pub sync_w: RawFd,
     /// Child → parent: records; EOF (CLOEXEC) means the payload's execve succeeded.
     pub rec_w: RawFd,
-    /// Init → parent: the payload's raw wait status (-1 without init).
+    /// Init → parent: the payload's stops (wait statuses with WIFSTOPPED) and, last, its
+    /// raw wait status (-1 without init).
     pub status_w: RawFd,
     /// `network.mode = "proxy"`: the channel the listeners go to the proxy over (-1
     /// otherwise). Closed by `crate::net::listeners::create_and_send`.
@@ -43,6 +44,8 @@ struct Child<'a> {
     /// the root changes and Landlock applies (init reads it to find what is left); -1
     /// otherwise.
     keeper_children: RawFd,
+    /// The pty was attached (fds 0, 1, 2 are its slave).
+    pty_attached: bool,
 }
 
 fn send(fd: RawFd, rec: Record) {
@@ -126,6 +129,7 @@ impl Child<'_> {
             self.fds.rec_w,
             self.fds.status_w,
             self.fds.egress,
+            self.prep.pty_slave,
         ];
         keep.sort_unstable();
         let r = identity::close_inherited_fds(&keep, self.prep.listen_fds);
@@ -214,7 +218,13 @@ impl Child<'_> {
                 // Init keeps no copy of the record pipe, so its EOF still means "the
                 // payload's execve succeeded".
                 sys::close(c.fds.rec_w);
-                init::run(pid, c.fds.status_w, keeper)
+                init::run(
+                    pid,
+                    c.fds.status_w,
+                    keeper,
+                    c.prep.job_group,
+                    !c.plan.process.new_session,
+                )
             }
         }
     }
@@ -222,6 +232,11 @@ impl Child<'_> {
     /// The payload's side of start_init, before its remaining steps.
     fn payload_setup(&mut self) {
         self.in_payload = true;
+        // Its own process group (and the pty's foreground one) before anything else: init
+        // signals the payload's job by this group (exec::forward).
+        if self.prep.job_group {
+            super::pty::lead_job(self.pty_attached);
+        }
         if self.fds.status_w >= 0 {
             sys::close(self.fds.status_w);
         }
@@ -358,6 +373,16 @@ impl Child<'_> {
             Step::SetNofileLimit => {
                 confine::apply_rlimits(&plan.rlimits, true).ctx(Call::Setrlimit)
             }
+            Step::AttachTerminal => {
+                let slave = self.prep.pty_slave;
+                if slave < 0 {
+                    return Ok(());
+                }
+                super::pty::attach(slave)?;
+                self.prep.pty_slave = -1;
+                self.pty_attached = true;
+                Ok(())
+            }
             Step::Seccomp => match &self.prep.seccomp {
                 Some(p) => p.load().ctx(Call::Seccomp),
                 None => Ok(()),
@@ -450,6 +475,7 @@ pub fn run(plan: &Plan, prep: &mut Prepared, fds: ChildFds) -> ! {
         confine_mark: (0, 0),
         in_payload: false,
         keeper_children: -1,
+        pty_attached: false,
     };
     c.setup();
     c.run_steps(0)

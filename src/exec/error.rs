@@ -54,10 +54,11 @@ pub enum Call {
     OpenHostPath,
     VerifyMount,
     SandboxPath,
+    Dup2,
 }
 
 impl Call {
-    const ALL: [Call; 38] = [
+    const ALL: [Call; 39] = [
         Call::Mount,
         Call::OpenTree,
         Call::MoveMount,
@@ -96,6 +97,7 @@ impl Call {
         Call::OpenHostPath,
         Call::VerifyMount,
         Call::SandboxPath,
+        Call::Dup2,
     ];
 
     /// `mount(2)`-style name.
@@ -139,6 +141,7 @@ impl Call {
             Call::OpenHostPath => "host path, RESOLVE_NO_SYMLINKS: openat2(2)",
             Call::VerifyMount => "checking the mount landed on its target: fstat(2)",
             Call::SandboxPath => "path in the sandbox, RESOLVE_NO_SYMLINKS: openat2(2)",
+            Call::Dup2 => "dup2(2)",
         }
     }
 
@@ -242,6 +245,9 @@ pub enum ExecError {
     /// `network.mode = "proxy"`: the proxy process could not be started.
     #[error("network proxy: {0}")]
     Egress(String),
+    /// `process.terminal`: the payload's pty could not be opened.
+    #[error("process.terminal: opening a pty for the payload: {0}")]
+    Pty(#[source] std::io::Error),
     #[error("{what} contains a NUL byte: {value:?}")]
     NulByte { what: &'static str, value: String },
     #[error("{what} is not a valid relative path inside the sandbox: {path}")]

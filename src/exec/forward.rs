@@ -37,6 +37,12 @@ pub struct Forwarder {
     keeper: bool,
     /// Signals from this pid came from the service manager and reached every process.
     manager: Option<libc::pid_t>,
+    /// The child (the payload itself, without init) leads its own session and process
+    /// group: job-control signals go to the whole group.
+    job_group: bool,
+    /// `new-session = false`: the payload shares stockade's session and process group, so
+    /// what the terminal sends to its foreground group reached the payload too.
+    shares_terminal: bool,
 }
 
 /// The parent's pid when it is a systemd service manager that started stockade as a unit.
@@ -65,7 +71,18 @@ impl Forwarder {
             } else {
                 systemd_manager()
             },
+            job_group: false,
+            shares_terminal: false,
         }
+    }
+
+    /// With `new-session`, the payload's job-control signals go to its process group
+    /// ([`is_job_control`]): init does it for its payload, this for a payload that is the
+    /// supervisor's child (PID 1 of its namespace).
+    pub fn with_job_group(mut self, new_session: bool) -> Forwarder {
+        self.job_group = new_session && !self.via_init;
+        self.shares_terminal = !new_session;
+        self
     }
 
     /// Whether this signal was sent by the service manager to the whole cgroup.
@@ -80,7 +97,7 @@ impl Forwarder {
 
     /// Forward `sig` (received with `info`) to the payload, unless it reached it already.
     pub fn forward(&self, sig: libc::c_int, info: &libc::siginfo_t) {
-        if self.sent_by_manager(info) {
+        if self.sent_by_manager(info) || (self.shares_terminal && from_terminal(sig, info)) {
             return;
         }
         self.send(sig);
@@ -99,6 +116,9 @@ impl Forwarder {
                 if libc::sigqueue(self.child, sig, value) == 0 {
                     return;
                 }
+            }
+            if self.job_group && is_job_control(sig) && libc::kill(-self.child, sig) == 0 {
+                return;
             }
             libc::kill(self.child, sig);
         }
@@ -120,6 +140,30 @@ impl Forwarder {
             libc::sigqueue(self.child, libc::SIGTERM, value) == 0
         }
     }
+}
+
+/// The signals a terminal sends to its foreground job (and the shell's `fg`/`bg`): with
+/// `new-session` the payload's job does not get them from the terminal, so stockade
+/// forwards them to the payload's whole process group, as the terminal would have sent
+/// them. Every other signal goes to the payload alone, as `kill PID` would.
+pub fn is_job_control(sig: libc::c_int) -> bool {
+    matches!(
+        sig,
+        libc::SIGINT
+            | libc::SIGQUIT
+            | libc::SIGTSTP
+            | libc::SIGTTIN
+            | libc::SIGTTOU
+            | libc::SIGCONT
+            | libc::SIGWINCH
+    )
+}
+
+/// Whether the terminal driver sent `sig` (Ctrl-C, Ctrl-Z, a resize: `SI_KERNEL`) to its
+/// foreground process group. Without `new-session` the payload is in that group too and
+/// got it already: forwarding would deliver it twice (three times through init).
+pub fn from_terminal(sig: libc::c_int, info: &libc::siginfo_t) -> bool {
+    info.si_code == libc::SI_KERNEL && is_job_control(sig)
 }
 
 /// What a keeper does with a signal.
@@ -168,5 +212,28 @@ pub fn init_should_forward(info: &libc::siginfo_t) -> bool {
         }
         // si_pid is 0 for a sender outside the PID namespace (the kernel hides it).
         info.si_pid() != 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_job_control;
+
+    #[test]
+    fn the_terminals_signals_go_to_the_job_and_others_to_the_payload() {
+        for s in [
+            libc::SIGINT,
+            libc::SIGQUIT,
+            libc::SIGTSTP,
+            libc::SIGTTIN,
+            libc::SIGTTOU,
+            libc::SIGCONT,
+            libc::SIGWINCH,
+        ] {
+            assert!(is_job_control(s), "{s}");
+        }
+        for s in [libc::SIGTERM, libc::SIGHUP, libc::SIGUSR1, libc::SIGKILL] {
+            assert!(!is_job_control(s), "{s}");
+        }
     }
 }

@@ -7,6 +7,10 @@
 //! exits with the payload's status once the payload is gone; the kernel then kills what
 //! is left in the namespace. It never allocates.
 //!
+//! Job control: with `new-session` the payload leads its own process group in init's
+//! session, and init sends the terminal's signals (`forward::is_job_control`) to that whole
+//! group; it reports the payload's stops to the supervisor, which stops with it.
+//!
 //! Without a PID namespace the kernel kills nothing when init exits, and a SIGKILLed
 //! supervisor takes only its direct child with it (PR_SET_PDEATHSIG). So init is the
 //! subreaper of the payload's tree (every orphan comes back to it) and, before it exits,
@@ -85,8 +89,47 @@ impl Keeper {
     }
 }
 
-/// Run init for `payload`; reports the payload's raw wait status on `status_w`.
-pub fn run(payload: libc::pid_t, status_w: RawFd, keeper: Option<Keeper>) -> ! {
+/// Send `sig` to the payload: to its whole process group for the job-control signals when
+/// it leads one (`job_group`), as a terminal would, else (or when it left that group) to
+/// the payload alone. Async-signal-safe.
+fn signal_payload(payload: libc::pid_t, sig: libc::c_int, job_group: bool) {
+    // SAFETY: kill with integer arguments.
+    unsafe {
+        if job_group && super::forward::is_job_control(sig) && libc::kill(-payload, sig) == 0 {
+            return;
+        }
+        libc::kill(payload, sig);
+    }
+}
+
+/// Tell the supervisor the payload stopped (a wait status with WIFSTOPPED), so that it
+/// stops too when it is a job of an interactive shell. Never blocks: a supervisor that
+/// is itself stopped must not hold init up; a report lost to a full pipe costs only that.
+fn report_stop(status_w: RawFd, status: libc::c_int) {
+    if status_w < 0 {
+        return;
+    }
+    // SAFETY: fcntl on our own end of the pipe (no other process shares this description:
+    // the supervisor closed its copy after clone); write from a live buffer.
+    unsafe {
+        let fl = libc::fcntl(status_w, libc::F_GETFL);
+        libc::fcntl(status_w, libc::F_SETFL, fl | libc::O_NONBLOCK);
+        libc::write(status_w, status.to_ne_bytes().as_ptr().cast(), 4);
+        libc::fcntl(status_w, libc::F_SETFL, fl);
+    }
+}
+
+/// Run init for `payload`; reports the payload's stops and, last, its raw wait status on
+/// `status_w`. `job_group`: the payload leads its own process group (see
+/// [`signal_payload`]); `shares_terminal`: `new-session = false`, the payload got the
+/// terminal's signals itself (see `forward::from_terminal`).
+pub fn run(
+    payload: libc::pid_t,
+    status_w: RawFd,
+    keeper: Option<Keeper>,
+    job_group: bool,
+    shares_terminal: bool,
+) -> ! {
     // Init was made non-dumpable before the payload started (child::start_init).
     // The supervisor blocked these before clone; they stay blocked here and are taken
     // synchronously with sigwaitinfo.
@@ -118,21 +161,20 @@ pub fn run(payload: libc::pid_t, status_w: RawFd, keeper: Option<Keeper>) -> ! {
         if sig < 0 {
             continue;
         }
+        if sig != libc::SIGCHLD && shares_terminal && super::forward::from_terminal(sig, &info) {
+            continue;
+        }
         if sig != libc::SIGCHLD {
             match &keeper {
                 None => {
                     // One delivery per signal: what came straight from outside the
                     // namespace (systemd's cgroup-wide kill) reached the payload too.
                     if super::forward::init_should_forward(&info) {
-                        // SAFETY: kill with integer arguments.
-                        unsafe { libc::kill(payload, sig) };
+                        signal_payload(payload, sig, job_group);
                     }
                 }
                 Some(k) => match keeper_should_forward(&info) {
-                    KeeperRequest::Forward => {
-                        // SAFETY: kill with integer arguments.
-                        unsafe { libc::kill(payload, sig) };
-                    }
+                    KeeperRequest::Forward => signal_payload(payload, sig, job_group),
                     KeeperRequest::KillAll => {
                         let status = k.kill_everything(payload).or(payload_status);
                         report_and_exit(status.unwrap_or(libc::SIGKILL));
@@ -145,11 +187,13 @@ pub fn run(payload: libc::pid_t, status_w: RawFd, keeper: Option<Keeper>) -> ! {
         loop {
             let mut status = 0;
             // SAFETY: status is a valid out pointer.
-            let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+            let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG | libc::WUNTRACED) };
             if pid <= 0 {
                 break;
             }
-            if pid == payload {
+            if pid == payload && libc::WIFSTOPPED(status) {
+                report_stop(status_w, status);
+            } else if pid == payload {
                 payload_status = Some(status);
             }
         }

@@ -21,6 +21,7 @@
 
 pub mod child;
 pub mod confine;
+pub mod console;
 pub mod error;
 pub mod forward;
 mod hints;
@@ -35,6 +36,7 @@ mod overlay;
 pub mod pivot;
 pub mod prepare;
 pub mod protect;
+pub mod pty;
 pub mod report;
 mod sandbox_paths;
 pub mod signals;
@@ -286,6 +288,8 @@ fn launch_in(
             }));
         }
         prep.cap_last_cap = host.cap_last_cap;
+        // The payload's pty, before clone: the child attaches the slave, the master stays.
+        let pty = pty::open_for(plan, &mut prep)?;
         // network.mode = "proxy": fork the proxy now, before the launch pipes exist (it must
         // not hold them) and while the supervisor is still single-threaded.
         let mut egress = match &plan.egress {
@@ -319,6 +323,8 @@ fn launch_in(
             child::run(plan, &mut prep, fds)
         }
         pipes.close_child_ends();
+        // Only the child holds the slave now: the master reads EIO once it is gone.
+        let pty = pty.map(|p| p.parent_side(&mut prep));
         if let Some(e) = egress.as_mut() {
             e.close_child_end();
         }
@@ -342,6 +348,11 @@ fn launch_in(
             .timeout_ms
             .map(|t| started + Duration::from_millis(t.max(SETUP_TIMEOUT_FLOOR_MS)));
         let failure = read_records(plan, &prep, pipes.rec_r, rep, setup_deadline);
+        if pty.is_none() {
+            // `terminal = "auto"` without a terminal here: the step did nothing.
+            let d = describe_step(plan, &Step::AttachTerminal);
+            rep.enforced.retain(|e| *e != d);
+        }
         if let Some(r) = relay.as_mut() {
             // The child mounted the relay socket (or failed): the host path can go.
             r.sandbox_ready();
@@ -378,7 +389,11 @@ fn launch_in(
             prep.init_fork_at.is_some(),
             !plan.namespaces.pid,
             plan.systemd.forward_manager_signals,
-        );
+        )
+        .with_job_group(plan.process.new_session);
+        // Raw mode from here: the payload runs (a setup failure above leaves the caller's
+        // terminal untouched).
+        let mut job = supervisor::Job::new(plan, pty, prep.init_fork_at.is_none());
         let ended = supervisor::supervise(
             pid,
             exec_at,
@@ -387,6 +402,7 @@ fn launch_in(
             pipes.status_r,
             &forwarder,
             relay.as_mut(),
+            &mut job,
         );
         if let Some(r) = relay.as_mut() {
             // Messages sent just before the payload ended (STOPPING=1, EXIT_STATUS=), and

@@ -286,49 +286,55 @@ fn set_errno(e: i32) {
     unsafe { *libc::__errno_location() = e };
 }
 
-/// `sigtimedwait(set, timeout)` that also relays notifications while it waits.
+/// `sigtimedwait(set, timeout)` that also relays notifications, and watches `extra` fds
+/// (the pty relay, init's stop reports), while it waits.
 ///
 /// Same contract as sigtimedwait(2), so the supervisor's loop is unchanged: the signal number,
-/// or -1 with errno EAGAIN when `timeout` passed (EINTR never escapes). Without a relay it is
-/// sigtimedwait itself. With one, the blocked signals are watched through a signalfd next to
-/// the relay socket; a readable signalfd is consumed with a zero-timeout sigtimedwait.
+/// or -1 with errno EAGAIN when `timeout` passed (EINTR never escapes, except that -1 with
+/// EINTR means some of `extra` have `revents` set). Without a relay nor extra fds it is
+/// sigtimedwait itself. Otherwise the blocked signals are watched through a signalfd (the
+/// relay's, else `own_sfd`) next to the other fds; a readable signalfd is consumed with a
+/// zero-timeout sigtimedwait.
 pub fn sigtimedwait_relaying(
     set: &libc::sigset_t,
     info: &mut libc::siginfo_t,
     timeout: Option<Duration>,
-    relay: Option<&mut NotifyRelay>,
+    mut relay: Option<&mut NotifyRelay>,
+    extra: &mut [libc::pollfd],
+    own_sfd: RawFd,
 ) -> libc::c_int {
-    let Some(relay) = relay else {
+    for p in extra.iter_mut() {
+        p.revents = 0;
+    }
+    let plain = |info: &mut libc::siginfo_t| {
         let ts = timeout.map(timespec);
         // SAFETY: set is initialized; ts lives across the call.
-        return unsafe {
+        unsafe {
             libc::sigtimedwait(
                 set,
                 info,
                 ts.as_ref().map_or(std::ptr::null(), |t| t as *const _),
             )
-        };
-    };
-    let deadline = timeout.map(|t| Instant::now() + t);
-    let sfd = match relay.signal_fd(set) {
-        Ok(fd) => fd,
-        Err(e) => {
-            relay.warn_once(&format!("signalfd(2): {e}; relaying stops"));
-            let ts = timeout.map(timespec);
-            // SAFETY: as above.
-            return unsafe {
-                libc::sigtimedwait(
-                    set,
-                    info,
-                    ts.as_ref().map_or(std::ptr::null(), |t| t as *const _),
-                )
-            };
         }
     };
+    let watching = extra.iter().any(|p| p.fd >= 0) && own_sfd >= 0;
+    let sfd = match relay.as_deref_mut() {
+        None if !watching => return plain(info),
+        None => own_sfd,
+        Some(r) => match r.signal_fd(set) {
+            Ok(fd) => fd,
+            Err(e) => {
+                r.warn_once(&format!("signalfd(2): {e}; relaying stops"));
+                return plain(info);
+            }
+        },
+    };
+    let deadline = timeout.map(|t| Instant::now() + t);
     let zero = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
     };
+    let mut pfd: Vec<libc::pollfd> = Vec::with_capacity(3 + extra.len());
     loop {
         // A signal already pending wins (and is consumed, exactly as sigtimedwait would).
         // SAFETY: set is initialized; zero lives across the call.
@@ -347,7 +353,9 @@ pub fn sigtimedwait_relaying(
                 Some(left)
             }
         };
-        let (read, write, retry) = relay.interest();
+        let (read, write, retry) = relay
+            .as_deref()
+            .map_or((false, false, None), NotifyRelay::interest);
         let wait_ms = match (left, retry) {
             (Some(l), Some(r)) => millis(l.min(r)),
             (Some(t), None) | (None, Some(t)) => millis(t),
@@ -356,29 +364,44 @@ pub fn sigtimedwait_relaying(
         // A negative fd is ignored by poll: the relay socket is not read while the queue is
         // full (senders block, as on systemd's socket), the outgoing one polled only while
         // something waits.
-        let mut pfd = [
-            libc::pollfd {
-                fd: sfd,
-                events: libc::POLLIN,
-                revents: 0,
-            },
-            libc::pollfd {
-                fd: if read { relay.fd() } else { -1 },
-                events: libc::POLLIN,
-                revents: 0,
-            },
-            libc::pollfd {
-                fd: if write { relay.out.as_raw_fd() } else { -1 },
-                events: libc::POLLOUT,
-                revents: 0,
-            },
-        ];
-        // SAFETY: pfd is a live array of three pollfd.
-        let r = unsafe { libc::poll(pfd.as_mut_ptr(), 3, wait_ms) };
+        let fd_of = |on: bool, f: fn(&NotifyRelay) -> RawFd| match (&relay, on) {
+            (Some(r), true) => f(r),
+            _ => -1,
+        };
+        pfd.clear();
+        pfd.push(libc::pollfd {
+            fd: sfd,
+            events: libc::POLLIN,
+            revents: 0,
+        });
+        pfd.push(libc::pollfd {
+            fd: fd_of(read, NotifyRelay::fd),
+            events: libc::POLLIN,
+            revents: 0,
+        });
+        pfd.push(libc::pollfd {
+            fd: fd_of(write, |r| r.out.as_raw_fd()),
+            events: libc::POLLOUT,
+            revents: 0,
+        });
+        pfd.extend_from_slice(extra);
+        // SAFETY: pfd is a live array of pfd.len() pollfds.
+        let r = unsafe { libc::poll(pfd.as_mut_ptr(), pfd.len() as libc::nfds_t, wait_ms) };
         // Bounded work (BATCH each way), then back to the pending-signal and deadline
         // checks above: a flood of datagrams cannot starve either.
-        if (r > 0 && (pfd[1].revents != 0 || pfd[2].revents != 0)) || (r == 0 && retry.is_some()) {
-            relay.pump();
+        if let Some(relay) = relay.as_deref_mut() {
+            if (r > 0 && (pfd[1].revents != 0 || pfd[2].revents != 0))
+                || (r == 0 && retry.is_some())
+            {
+                relay.pump();
+            }
+        }
+        if r > 0 && pfd[3..].iter().any(|p| p.revents != 0) {
+            for (e, p) in extra.iter_mut().zip(&pfd[3..]) {
+                e.revents = p.revents;
+            }
+            set_errno(libc::EINTR);
+            return -1;
         }
     }
 }

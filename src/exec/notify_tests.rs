@@ -241,13 +241,15 @@ fn waiting_relays_until_a_signal_or_the_timeout() {
         &mut info,
         Some(Duration::from_millis(100)),
         Some(&mut relay),
+        &mut [],
+        -1,
     );
     assert_eq!(r, -1);
     assert_eq!(nix::errno::Errno::last(), nix::errno::Errno::EAGAIN);
     assert_eq!(recv_text(&systemd).unwrap().0, "STOPPING=1");
     // SAFETY: signalling our own thread.
     unsafe { libc::pthread_kill(libc::pthread_self(), libc::SIGUSR2) };
-    let r = sigtimedwait_relaying(&set, &mut info, None, Some(&mut relay));
+    let r = sigtimedwait_relaying(&set, &mut info, None, Some(&mut relay), &mut [], -1);
     assert_eq!(r, libc::SIGUSR2);
     // SAFETY: restoring this thread's mask.
     unsafe { libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut()) };

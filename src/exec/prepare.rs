@@ -186,6 +186,12 @@ pub struct Prepared {
     pub dispositions: super::signals::DispositionFix,
     /// `/proc/sys/kernel/cap_last_cap` of the host (for the bounding-set drop).
     pub cap_last_cap: u8,
+    /// The pty's slave (`Step::AttachTerminal`), -1 without a pty. Set by the launch after
+    /// prepare, when it opens the pair.
+    pub pty_slave: RawFd,
+    /// The payload leads its own process group in init's session (`new-session` with
+    /// init), so init can signal its whole job (see `exec::forward`).
+    pub job_group: bool,
 }
 
 fn cstring(what: &'static str, s: &[u8]) -> Result<CString, ExecError> {
@@ -519,6 +525,8 @@ pub fn prepare(
         saved_mask,
         dispositions: super::signals::DispositionFix::compute(),
         cap_last_cap: 40,
+        pty_slave: -1,
+        job_group: plan.process.new_session && init_fork_at.is_some(),
     })
 }
 

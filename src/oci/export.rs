@@ -204,7 +204,7 @@ fn build_process(plan: &Plan) -> Result<oci_spec::runtime::Process, OciError> {
         .build()
         .map_err(|e| build_err("capabilities", e))?;
     let mut b = ProcessBuilder::default()
-        .terminal(false)
+        .terminal(p.terminal == crate::plan::Terminal::Always)
         .user(user)
         .args(p.argv.clone())
         .env(

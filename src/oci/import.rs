@@ -15,6 +15,7 @@ use crate::profile::filesystem::Filesystem;
 use crate::profile::process::{Pid1, Process};
 use crate::profile::rlimit::Rlimits;
 use crate::profile::systemd::{Systemd, Toggle};
+use crate::profile::TerminalSetting;
 use crate::profile::{IntOrString, Profile, RlimitValue};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -191,12 +192,15 @@ fn import_process(
     annotations: &BTreeMap<String, String>,
 ) -> Result<(Process, Env, Capabilities, Option<Rlimits>), OciError> {
     let mut o = Obj::new(path, v)?;
-    if o.opt_bool("terminal")? == Some(true) {
-        return Err(OciError::Unsupported {
-            path: format!("{path}.terminal"),
-            reason: "stockade never allocates a terminal for the payload".into(),
-        });
-    }
+    // `terminal: true` is a pty of the payload's own; stockade relays it to its own stdio
+    // (it has no console socket). Without it, "auto" only when stockade exported it.
+    let terminal = match o.opt_bool("terminal")? {
+        Some(true) => TerminalSetting::Always,
+        _ if annotations.get(ann::TERMINAL).map(String::as_str) == Some("auto") => {
+            TerminalSetting::Auto
+        }
+        _ => TerminalSetting::Never,
+    };
     let (user_v, user_path) = o.req("user")?;
     let mut user = Obj::new(&user_path, user_v)?;
     let uid = user.req_u64("uid")?;
@@ -265,6 +269,7 @@ fn import_process(
         groups: Some(groups),
         umask: Some(IntOrString::Str(format!("{umask:04o}"))),
         new_session: Some(annotations.get(ann::NEW_SESSION).map(String::as_str) != Some("false")),
+        terminal: Some(terminal),
         pid1: None,
         die_with_parent: Some(
             annotations.get(ann::DIE_WITH_PARENT).map(String::as_str) == Some("true"),
@@ -470,6 +475,7 @@ fn known_annotation(k: &str) -> bool {
         ann::INIT,
         ann::DIE_WITH_PARENT,
         ann::NEW_SESSION,
+        ann::TERMINAL,
         ann::SYSTEMD,
         ann::RESOURCES_COMPAT,
         ann::ROOT,

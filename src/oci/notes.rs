@@ -100,6 +100,16 @@ pub(super) fn process_notes(
                 .into(),
         );
     }
+    if p.terminal == crate::plan::Terminal::Auto {
+        annotations.insert(ann::TERMINAL.into(), "auto".into());
+        note(
+            NoteKind::Approximated,
+            ann::TERMINAL,
+            "process.terminal = \"auto\": OCI's `terminal` is fixed in the bundle; exported \
+             as false (a runtime gives a pty only with `terminal: true` and a console socket)"
+                .into(),
+        );
+    }
     if !p.new_session {
         annotations.insert(ann::NEW_SESSION.into(), "false".into());
         note(

@@ -33,6 +33,14 @@ pub fn describe_step(plan: &Plan, step: &Step) -> String {
         }
         Step::SetRlimits => "set rlimits".into(),
         Step::NewSession => "setsid".into(),
+        Step::AttachTerminal => match plan.process.terminal {
+            crate::plan::Terminal::Always => {
+                "own pty as controlling terminal and stdin/stdout/stderr".into()
+            }
+            _ => "own pty as controlling terminal and stdin/stdout/stderr, when stdin and \
+                  stdout are terminals"
+                .into(),
+        },
         Step::SetUmask => format!("umask {:04o}", plan.process.umask),
         Step::DropBoundingSet => "drop capability bounding set".into(),
         Step::SwitchUser => format!(
@@ -164,6 +172,15 @@ pub fn render_text(plan: &Plan) -> String {
         "  new session  {}   die with parent {}",
         yes(p.new_session),
         yes(p.die_with_parent)
+    );
+    let _ = writeln!(
+        o,
+        "  terminal     {}",
+        match p.terminal {
+            crate::plan::Terminal::Auto => "auto (own pty when stdin and stdout are terminals)",
+            crate::plan::Terminal::Always => "own pty",
+            crate::plan::Terminal::Never => "inherited (no pty)",
+        }
     );
     match p.timeout_ms {
         Some(t) => {

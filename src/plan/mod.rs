@@ -66,6 +66,8 @@ pub struct ProcessPlan {
     pub groups: Vec<u32>,
     pub umask: u32,
     pub new_session: bool,
+    /// `process.terminal`: whether the payload gets its own pty (`Auto`: decided at launch).
+    pub terminal: Terminal,
     /// stockade's init runs: PID 1 of the new PID namespace, or without `namespaces.pid`
     /// (always) the payload's parent, subreaper of its orphans, which it kills on exit.
     pub init: bool,
@@ -73,6 +75,19 @@ pub struct ProcessPlan {
     pub timeout_ms: Option<u64>,
     pub kill_signal: Signal,
     pub grace_ms: u64,
+}
+
+/// Whether the payload gets its own pseudo-terminal (`process.terminal`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Terminal {
+    /// A pty when stockade's stdin and stdout are both terminals, decided at launch (the
+    /// compiler is pure: it cannot look at the caller's fds).
+    Auto,
+    /// Always a pty.
+    Always,
+    /// Never: the payload inherits stockade's fds 0, 1 and 2.
+    Never,
 }
 
 /// A signal, by number and canonical name (`SIGTERM`).

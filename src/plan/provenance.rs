@@ -113,6 +113,14 @@ fn defaults(plan: &Plan) -> Vec<(&'static str, String)> {
         ("process.umask", format!("\"{:04o}\"", p.umask)),
         ("process.new-session", p.new_session.to_string()),
         (
+            "process.terminal",
+            match p.terminal {
+                crate::plan::Terminal::Auto => "\"auto\"".into(),
+                crate::plan::Terminal::Always => "true".into(),
+                crate::plan::Terminal::Never => "false".into(),
+            },
+        ),
+        (
             "process.pid1",
             if p.init && plan.namespaces.pid {
                 "\"init\"".into()

@@ -15,7 +15,9 @@
 //!    uid/gid switch, the remaining capability sets, chdir as the final user, no_new_privs
 //!    (Landlock and unprivileged seccomp require it), Landlock (after every mount change:
 //!    a landlocked process cannot mount), RLIMIT_NOFILE (after Landlock opened its path
-//!    fds), seccomp last, then execve.
+//!    fds), the payload's terminal (the pty as controlling terminal of init's session,
+//!    before init forks the payload; the pty fd was opened before Landlock, which
+//!    therefore does not restrict its ioctls), seccomp last, then execve.
 
 use serde::Serialize;
 
@@ -82,6 +84,14 @@ pub enum Step {
     Landlock,
     /// Apply RLIMIT_NOFILE.
     SetNofileLimit,
+    /// With a pty for the payload (`process.terminal`, decided at launch for `auto`): the
+    /// pty's slave becomes the controlling terminal of the session `NewSession` made
+    /// (TIOCSCTTY) and fds 0, 1, 2. It runs in init, before init forks the payload: init
+    /// leads the session, and the payload's job (its own process group, made the pty's
+    /// foreground group right after the fork) is not an orphaned group, so Ctrl-Z stops it
+    /// as in a shell. Before seccomp, which may deny ioctl. Without a pty: nothing (a
+    /// no-op step keeps the plan independent of the caller's fds).
+    AttachTerminal,
     /// Load the seccomp filter (compiled in the parent).
     Seccomp,
     /// execve the payload.
@@ -98,7 +108,7 @@ impl Step {
             PivotRoot | RootReadOnly | MaskPaths | ReadOnlyPaths | ProtectPaths => Phase::Pivot,
             SetHostname | SetDomainname | SetRlimits | NewSession | SetUmask => Phase::Identity,
             DropBoundingSet | SwitchUser | SetCapabilities | Chdir | NoNewPrivs | Landlock
-            | SetNofileLimit | Seccomp => Phase::Lockdown,
+            | SetNofileLimit | AttachTerminal | Seccomp => Phase::Lockdown,
             Exec => Phase::Exec,
         }
     }

@@ -30,7 +30,7 @@ pub mod value;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-pub use value::{Cores, IntOrString, RlimitValue};
+pub use value::{Cores, IntOrString, RlimitValue, TerminalSetting};
 
 /// A stockade profile (format version 1).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]

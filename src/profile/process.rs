@@ -1,6 +1,6 @@
 //! `[process]`: what runs, as whom, where, and for how long.
 
-use super::IntOrString;
+use super::{IntOrString, TerminalSetting};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -25,6 +25,18 @@ pub struct Process {
     /// Start the payload in a new session (setsid), so it cannot inject keystrokes into the
     /// caller's terminal with TIOCSTI. Default: true.
     pub new_session: Option<bool>,
+    /// Give the payload its own pseudo-terminal: `"auto"` (the default), `true` or `false`.
+    /// `"auto"` means a pty when `new-session` is true and stockade's stdin and stdout are
+    /// both terminals (decided at launch), none otherwise. With a pty the payload leads its
+    /// own session with the pty as controlling terminal on fds 0, 1 and 2 (it holds no fd of
+    /// the caller's terminal, so TIOCSTI cannot reach it); stockade puts the caller's
+    /// terminal in raw mode, relays both ways, copies the window size, and restores the
+    /// terminal on every exit. `true` gives a pty even when stdin or stdout is not a
+    /// terminal (no raw mode then) and needs `new-session = true`. Without a pty and with
+    /// `new-session`, the terminal's job-control signals (Ctrl-C, Ctrl-\, Ctrl-Z, SIGCONT,
+    /// SIGWINCH) are forwarded to the payload's process group, and stockade stops when the
+    /// payload stops.
+    pub terminal: Option<TerminalSetting>,
     /// What runs as PID 1 of a new PID namespace: `init` (a tiny init that reaps zombies and
     /// forwards signals; the default) or `payload` (the payload itself).
     pub pid1: Option<Pid1>,

@@ -203,3 +203,58 @@ impl JsonSchema for RlimitValue {
         })
     }
 }
+
+/// `process.terminal`: `"auto"`, `true` or `false`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TerminalSetting {
+    Auto,
+    Always,
+    Never,
+}
+
+impl<'de> Deserialize<'de> for TerminalSetting {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = TerminalSetting;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("\"auto\", true or false")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+                Ok(if v {
+                    TerminalSetting::Always
+                } else {
+                    TerminalSetting::Never
+                })
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                match v {
+                    "auto" => Ok(TerminalSetting::Auto),
+                    _ => Err(E::custom(format!(
+                        "`{v}` is not a terminal setting: write \"auto\", true or false"
+                    ))),
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl Serialize for TerminalSetting {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            TerminalSetting::Auto => s.serialize_str("auto"),
+            TerminalSetting::Always => s.serialize_bool(true),
+            TerminalSetting::Never => s.serialize_bool(false),
+        }
+    }
+}
+
+impl JsonSchema for TerminalSetting {
+    fn schema_name() -> Cow<'static, str> {
+        "TerminalSetting".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "oneOf": [ { "type": "boolean" }, { "const": "auto" } ] })
+    }
+}

@@ -122,6 +122,7 @@ pub fn minimal_plan() -> Plan {
             groups: vec![],
             umask: 0o022,
             new_session: true,
+            terminal: Terminal::Never,
             init: false,
             die_with_parent: false,
             timeout_ms: None,
