@@ -401,3 +401,63 @@ fn landlock_abi() -> i64 {
     // SAFETY: LANDLOCK_CREATE_RULESET_VERSION with a null attribute only queries.
     unsafe { libc::syscall(libc::SYS_landlock_create_ruleset, 0usize, 0usize, 1u32) }.max(0)
 }
+
+/// `--diff` shows what `--write` merges into the profile itself; `--write` keeps the file's
+/// comments, the result runs the command and refuses one access more, and writing again
+/// changes nothing.
+#[test]
+fn write_merges_into_the_profile_and_diff_shows_it() {
+    if common::need_sandbox() || common::need_root() {
+        return;
+    }
+    let dir = project("learn-write", "none", None);
+    let original = format!(
+        "# Our build profile: reviewed.\nversion = 1\n{}",
+        base("none")
+    );
+    std::fs::write(dir.join("p.toml"), &original).expect("profile");
+    let cmd: &[&str] = &["/bin/sh", "-c", "cat data.txt; echo made > out.txt"];
+    let learn_with = |flag: &str| {
+        let mut args = vec!["learn", "p.toml", flag, "--"];
+        args.extend_from_slice(cmd);
+        in_dir(TestCommand::new(args), dir.path(), None)
+    };
+    let diff = learn_with("--diff");
+    assert!(diff.status.success(), "{}", text(&diff));
+    let shown = String::from_utf8_lossy(&diff.stdout);
+    assert!(
+        // After the command's own output (both go to stdout, as the overlay does).
+        shown.starts_with("learnt data\n--- p.toml\n+++ p.toml\n@@ ")
+            && shown.contains("\n+[seccomp]\n"),
+        "{shown}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("p.toml")).expect("p"),
+        original,
+        "--diff wrote"
+    );
+    let wrote = learn_with("--write");
+    assert!(wrote.status.success(), "{}", text(&wrote));
+    let merged = std::fs::read_to_string(dir.join("p.toml")).expect("p");
+    assert!(
+        merged.starts_with(&original),
+        "the profile's own text is kept:\n{merged}"
+    );
+    assert!(merged.contains("# learnt: cat (1x)"), "{merged}");
+    let again = run(dir.path(), "p.toml", cmd, None);
+    assert!(again.status.success(), "{}\n{merged}", text(&again));
+    let more = run(
+        dir.path(),
+        "p.toml",
+        &["/bin/sh", "-c", "cat /etc/passwd"],
+        None,
+    );
+    assert!(!more.status.success(), "{}", text(&more));
+    let rewrite = learn_with("--write");
+    assert!(rewrite.status.success(), "{}", text(&rewrite));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("p.toml")).expect("p"),
+        merged,
+        "writing again changed the profile"
+    );
+}

@@ -20,6 +20,8 @@ pub enum Existing {
     Truncate,
     /// Keep it and append (a log that several runs share).
     Append,
+    /// Keep it, open for reading too (`learn --write` rewrites it in place afterwards).
+    Keep,
 }
 
 /// Open (or create, mode 0600) `path` for writing; the error is the reason, for a message
@@ -27,6 +29,7 @@ pub enum Existing {
 pub fn open(path: &Path, existing: Existing) -> Result<File, String> {
     use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
     let file = std::fs::OpenOptions::new()
+        .read(existing == Existing::Keep)
         .write(true)
         .append(existing == Existing::Append)
         .create(true)

@@ -26,6 +26,13 @@ pub struct LearnArgs {
     /// Write the patch to this file instead of stdout.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Merge what was learnt into PROFILE itself (comments and layout kept), instead of
+    /// writing an overlay.
+    #[arg(long, conflicts_with_all = ["output", "diff"])]
+    pub write: bool,
+    /// Show what `--write` would change in PROFILE, as a unified diff; write nothing.
+    #[arg(long, conflicts_with = "output")]
+    pub diff: bool,
     /// Also learn dangerous calls and capabilities (mount, bpf, ptrace, io_uring, userns,
     /// CAP_SYS_ADMIN, ...), which are otherwise only listed in comments.
     #[arg(long)]
@@ -84,6 +91,24 @@ pub fn main(args: LearnArgs) -> i32 {
     else {
         return EXIT_LEARN;
     };
+    // --write and --diff edit the profile file: read (and for --write open) it now, before
+    // the payload runs and may change or replace it.
+    let in_place = match (args.write || args.diff, profile.starts_with("builtin:")) {
+        (false, _) => None,
+        (true, true) => {
+            log::error(&format!(
+                "learn: --write and --diff edit a profile file; {profile} is built in (use -o for an overlay)"
+            ));
+            return EXIT_LEARN;
+        }
+        (true, false) => match open_in_place(&profile, args.write) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                log::error(&format!("learn: {profile}: {e}"));
+                return EXIT_LEARN;
+            }
+        },
+    };
     let (events, logs, status) = if args.from_log.is_empty() {
         if args.command.is_empty() {
             log::error("learn: give a command after `--`, or logs with --from-log");
@@ -123,6 +148,15 @@ pub fn main(args: LearnArgs) -> i32 {
         (all, args.from_log.len(), 0)
     };
     let learned = super::generalise::generalise(&events, args.allow_dangerous);
+    if let Some((text, file)) = in_place {
+        return match write_in_place(&profile, &text, file, &learned, &plan) {
+            Ok(()) => status,
+            Err(e) => {
+                log::error(&format!("learn: {profile}: {e}"));
+                EXIT_LEARN
+            }
+        };
+    }
     let patch = super::patch::render(&learned, &plan, &extends_name(&profile, &args), logs);
     match (output, &args.output) {
         (Some(mut file), Some(path)) => {
@@ -136,6 +170,47 @@ pub fn main(args: LearnArgs) -> i32 {
         _ => print!("{}", patch.text),
     }
     status
+}
+
+/// The profile's text, and for `--write` the file opened for rewriting (see
+/// `exec::host_output`: no symlink followed, a regular file of the caller's).
+fn open_in_place(profile: &str, write: bool) -> Result<(String, Option<std::fs::File>), String> {
+    use std::io::Read;
+    let path = std::path::Path::new(profile);
+    let mut file = if write {
+        crate::exec::host_output::open(path, crate::exec::host_output::Existing::Keep)?
+    } else {
+        std::fs::File::open(path).map_err(|e| e.to_string())?
+    };
+    let mut text = String::new();
+    file.read_to_string(&mut text).map_err(|e| e.to_string())?;
+    Ok((text, write.then_some(file)))
+}
+
+/// Merge into the text read before the run; print the diff, or rewrite the file through
+/// the descriptor opened then.
+fn write_in_place(
+    profile: &str,
+    text: &str,
+    file: Option<std::fs::File>,
+    learned: &super::generalise::Learned,
+    plan: &crate::plan::Plan,
+) -> Result<(), String> {
+    use std::os::unix::fs::FileExt;
+    let (merged, changed) = super::write::merge(text, learned, plan)?;
+    let Some(file) = file else {
+        print!("{}", super::write::unified_diff(profile, text, &merged));
+        return Ok(());
+    };
+    if !changed {
+        log::note("learn: nothing to add: the profile allows everything observed");
+        return Ok(());
+    }
+    file.set_len(0).map_err(|e| e.to_string())?;
+    file.write_all_at(merged.as_bytes(), 0)
+        .map_err(|e| e.to_string())?;
+    crate::exec::host_output::warn_if_replaced(std::path::Path::new(profile), &file, "profile");
+    Ok(())
 }
 
 /// How the patch names the profile: as given, or relative to the patch's directory when

@@ -14,6 +14,7 @@ pub mod generalise;
 pub mod patch;
 mod tracee;
 pub mod tracer;
+pub mod write;
 
 #[cfg(test)]
 mod tests;
