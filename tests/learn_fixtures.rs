@@ -461,3 +461,50 @@ fn write_merges_into_the_profile_and_diff_shows_it() {
         "writing again changed the profile"
     );
 }
+
+/// The fixtures again as the unprivileged test user: threads, an atomic rename and a
+/// dirfd-relative mkdirat round-trip rootless exactly as they do as root.
+#[test]
+fn fixtures_round_trip_as_an_unprivileged_user() {
+    if common::need_sandbox() {
+        return;
+    }
+    let Some(user) = common::need_user() else {
+        return;
+    };
+    for (tag, name, source, flags, extra, refused) in [
+        (
+            "learn-u-threads",
+            "threads",
+            THREADS,
+            &["-O1", "-pthread"][..],
+            "/etc/passwd",
+            "Permission denied",
+        ),
+        (
+            "learn-u-rename",
+            "renamer",
+            RENAME,
+            &["-O1"][..],
+            "/tmp/out.tmp",
+            "Permission denied",
+        ),
+        (
+            "learn-u-dirfd",
+            "dirfd",
+            DIRFD,
+            &["-O1"][..],
+            "/tmp",
+            "Permission denied",
+        ),
+    ] {
+        let dir = project(tag, "none", Some(user));
+        if name == "dirfd" {
+            std::fs::create_dir(dir.join("sub")).expect("sub");
+            std::os::unix::fs::chown(dir.join("sub"), Some(user.0), Some(user.1)).expect("chown");
+        }
+        cc(&dir, name, source, flags);
+        let prog = format!("./{name}");
+        round_trip(&dir, &[&prog], &[&prog, extra], refused, Some(user));
+    }
+}
