@@ -508,3 +508,51 @@ fn fixtures_round_trip_as_an_unprivileged_user() {
         round_trip(&dir, &[&prog], &[&prog, extra], refused, Some(user));
     }
 }
+
+const CHROOT: &str = r#"
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+int main(void) {
+    if (chroot(".") != 0) { printf("chroot: %s\n", strerror(errno)); return 1; }
+    puts("chrooted");
+    return 0;
+}
+"#;
+
+/// An EPERM of a call that a capability allows (here chroot, CAP_SYS_CHROOT) is learnt as
+/// that capability, and the learnt profile runs the program.
+#[test]
+fn an_eperm_is_learnt_as_the_missing_capability() {
+    if common::need_sandbox() || common::need_root() {
+        return;
+    }
+    let dir = project("learn-eperm", "none", None);
+    cc(&dir, "chrooter", CHROOT, &["-O1"]);
+    let first = run(dir.path(), "base.toml", &["./chrooter"], None);
+    assert!(
+        String::from_utf8_lossy(&first.stdout).contains("chroot: Operation not permitted"),
+        "{}",
+        text(&first)
+    );
+    let learnt = learn(
+        dir.path(),
+        "base.toml",
+        "learnt.toml",
+        &["./chrooter"],
+        None,
+    );
+    let patch = std::fs::read_to_string(dir.join("learnt.toml")).expect("patch");
+    assert!(
+        patch.contains("\"CAP_SYS_CHROOT\", # chrooter"),
+        "{}\n{patch}",
+        text(&learnt)
+    );
+    let again = run(dir.path(), "learnt.toml", &["./chrooter"], None);
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains("chrooted"),
+        "{}\n{patch}",
+        text(&again)
+    );
+}

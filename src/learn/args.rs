@@ -50,6 +50,14 @@ pub fn filterable(
     }
 }
 
+/// The capability an EPERM of `call` means was missing.
+pub fn capability_for_eperm(call: &str) -> Option<&'static str> {
+    crate::exec::confine::EPERM_CAPS
+        .iter()
+        .find(|(c, _)| *c == call)
+        .map(|(_, cap)| *cap)
+}
+
 fn family(f: u64) -> String {
     match f as i32 {
         libc::AF_UNIX => "AF_UNIX".into(),

@@ -201,6 +201,7 @@ impl Recorder {
             exe_ids: HashMap::from([(String::new(), 0)]),
             for_result: crate::exec::confine::RESULT_NEEDED
                 .iter()
+                .chain(crate::exec::confine::EPERM_CAPS.iter().map(|(c, _)| c))
                 .filter_map(|n| crate::exec::confine::resolve_syscall(n))
                 .filter_map(|n| u64::try_from(n).ok())
                 .collect(),
@@ -435,7 +436,8 @@ impl Recorder {
 
     fn record(&mut self, pid: libc::pid_t, exe: &str, nr: u64, a: &[u64; 6], arch: u32, rval: i64) {
         if !self.for_result.contains(&nr) || arch == AUDIT_ARCH_I386 || nr & X32_BIT != 0 {
-            // Only the native path and socket calls carry more than their name.
+            // Only the native path, socket and capability-revealing calls carry more than
+            // their name.
             return;
         }
         let (abi, name) = self.name(nr, arch);
@@ -539,6 +541,15 @@ impl Recorder {
                     self.push(Event::Bind {
                         host,
                         port,
+                        exe: exe.to_owned(),
+                    });
+                }
+            }
+            (call, e) if e == -(libc::EPERM as i64) => {
+                if let Some(cap) = super::args::capability_for_eperm(call) {
+                    self.push(Event::Denied {
+                        syscall: call.to_owned(),
+                        cap: cap.to_owned(),
                         exe: exe.to_owned(),
                     });
                 }

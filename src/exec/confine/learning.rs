@@ -48,6 +48,31 @@ pub const RESULT_NEEDED: &[&str] = &[
     "bind",
 ];
 
+/// The calls whose EPERM says which capability was missing (with the learning filter, an
+/// EPERM is the kernel's, not seccomp's: what the profile's filter refuses stops instead).
+pub const EPERM_CAPS: &[(&str, &str)] = &[
+    ("chown", "CAP_CHOWN"),
+    ("fchown", "CAP_CHOWN"),
+    ("lchown", "CAP_CHOWN"),
+    ("fchownat", "CAP_CHOWN"),
+    ("setuid", "CAP_SETUID"),
+    ("setreuid", "CAP_SETUID"),
+    ("setresuid", "CAP_SETUID"),
+    ("setfsuid", "CAP_SETUID"),
+    ("setgid", "CAP_SETGID"),
+    ("setregid", "CAP_SETGID"),
+    ("setresgid", "CAP_SETGID"),
+    ("setfsgid", "CAP_SETGID"),
+    ("setgroups", "CAP_SETGID"),
+    ("mknod", "CAP_MKNOD"),
+    ("mknodat", "CAP_MKNOD"),
+    ("setpriority", "CAP_SYS_NICE"),
+    ("sched_setscheduler", "CAP_SYS_NICE"),
+    ("chroot", "CAP_SYS_CHROOT"),
+    ("sethostname", "CAP_SYS_ADMIN"),
+    ("setdomainname", "CAP_SYS_ADMIN"),
+];
+
 fn allows(a: SeccompAction) -> bool {
     matches!(a, SeccompAction::Allow | SeccompAction::Log)
 }
@@ -91,7 +116,11 @@ pub fn learning_filter(profile: Option<&SeccompPlan>) -> Option<Vec<libc::sock_f
             }
         }
     }
-    for name in EXEC_CALLS.iter().chain(RESULT_NEEDED) {
+    for name in EXEC_CALLS
+        .iter()
+        .chain(RESULT_NEEDED)
+        .chain(EPERM_CAPS.iter().map(|(c, _)| c))
+    {
         if let Some(nr) = resolve_syscall(name).and_then(|n| u32::try_from(n).ok()) {
             verdict.insert(nr, RET_TRACE);
         }

@@ -29,7 +29,7 @@ pub use self::landlock::{
     access_min_abi, apply_landlock, check_landlock, kernel_landlock_abi, prepare_landlock,
     scope_min_abi, LandlockStatus, PreparedLandlock, NET_MIN_ABI,
 };
-pub use self::learning::{learning_filter, EXEC_CALLS, RESULT_NEEDED};
+pub use self::learning::{learning_filter, EPERM_CAPS, EXEC_CALLS, RESULT_NEEDED};
 pub use self::rlimit::apply_rlimits;
 pub use self::seccomp::{compile_seccomp, resolve_syscall, SeccompProgram};
 
