@@ -147,7 +147,9 @@ pub fn main(args: LearnArgs) -> i32 {
         }
         (all, args.from_log.len(), 0)
     };
-    let learned = super::generalise::generalise(&events, args.allow_dangerous);
+    let mut learned = super::generalise::generalise(&events, args.allow_dangerous);
+    let (scratch, binds) = mount_targets(&plan);
+    super::generalise::anchor_scratch(&mut learned, &scratch, &binds);
     if let Some((text, file)) = in_place {
         return match write_in_place(&profile, &text, file, &learned, &plan) {
             Ok(()) => status,
@@ -170,6 +172,23 @@ pub fn main(args: LearnArgs) -> i32 {
         _ => print!("{}", patch.text),
     }
     status
+}
+
+/// The targets of the plan's tmpfs mounts other than the root (scratch space, empty at
+/// every start), and of every other mount (what lies beneath those is not scratch).
+fn mount_targets(plan: &crate::plan::Plan) -> (Vec<PathBuf>, Vec<PathBuf>) {
+    use crate::plan::MountOp;
+    let mut scratch = Vec::new();
+    let mut others = Vec::new();
+    for m in &plan.mounts {
+        match m.op {
+            MountOp::Tmpfs { .. } if m.target != std::path::Path::new("/") => {
+                scratch.push(m.target.clone())
+            }
+            _ => others.push(m.target.clone()),
+        }
+    }
+    (scratch, others)
 }
 
 /// The profile's text, and for `--write` the file opened for rewriting (see

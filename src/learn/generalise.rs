@@ -5,7 +5,11 @@
 //! Path rules, in order:
 //! 1. A path that was created or removed, or whose name looks random (`ccA81xQz.s`, a pid),
 //!    stands for its parent directory: the next run uses another name, and Landlock checks
-//!    creation and removal on the directory anyway.
+//!    creation and removal on the directory anyway. Anything inside a tree the run created
+//!    (`node_modules/...` after `mkdir node_modules`) stands for the directory that held it.
+//!    A file only read beneath `/usr` stands for its directory too: system software is
+//!    read-only and public, and which files of a package one run loads varies (node loads
+//!    modules lazily), so a rule per file would break the next run.
 //! 2. Writing a path also allows reading it (a `write` rule grants both); executing allows
 //!    reading too (an `exec` rule grants both): such reads are dropped.
 //! 3. A directory from which at least [`COLLAPSE_THRESHOLD`] different entries were used
@@ -13,6 +17,9 @@
 //!    `/run` or a parent of one of them: those hold too much that was not used.
 //! 4. Paths beneath `$PWD` or `$HOME` of the run are written `${PWD}/...`, `${HOME}/...`.
 //! 5. A path inside one process's `/proc/PID` (or `/proc/self`) is `/proc`.
+//! 6. A path in one of the profile's private tmpfs mounts (`/tmp`: empty at every start, so
+//!    a rule naming a file made there last run cannot even be compiled) is that mount
+//!    ([`anchor_scratch`], which needs the plan).
 //!
 //! Syscalls: what was seen, plus the rest of its [`FAMILIES`] (the same operation through
 //! another entry point, or the call that completes it: a program that registers with
@@ -51,7 +58,17 @@ pub const FAMILIES: &[&[&str]] = &[
     &["getdents", "getdents64"],
     &["readlink", "readlinkat"],
     &["futex", "futex_waitv"],
-    &["sched_yield"],
+    &["chdir", "fchdir"],
+    &["utime", "utimes", "utimensat", "futimesat"],
+    &["rename", "renameat", "renameat2"],
+    &["unlink", "unlinkat", "rmdir"],
+    &["mkdir", "mkdirat"],
+    &["link", "linkat", "symlink", "symlinkat"],
+    &["chmod", "fchmod", "fchmodat"],
+    // A handler installed returns through rt_sigreturn when a signal comes, which one run
+    // may never see (rustc crashed without it when a run got a signal the learnt one did
+    // not), and an interrupted sleep resumes through restart_syscall.
+    &["rt_sigaction", "rt_sigreturn", "restart_syscall"],
 ];
 
 /// Capabilities never learnt without `--allow-dangerous`.
@@ -129,6 +146,22 @@ fn stable_proc_path(p: PathBuf) -> PathBuf {
     } else {
         p
     }
+}
+
+/// The directory that held the top-most thing the run created on the way to `p` (rule 1
+/// for everything inside a created tree); `None` when no part of `p` was created.
+fn before_creation(p: &Path, created: &BTreeSet<PathBuf>) -> Option<PathBuf> {
+    let mut cur = PathBuf::from("/");
+    for c in p.components().skip(1) {
+        cur.push(c);
+        if created.contains(&cur) {
+            return Some(
+                cur.parent()
+                    .map_or_else(|| PathBuf::from("/"), Path::to_path_buf),
+            );
+        }
+    }
+    None
 }
 
 fn base_name(exe: &str) -> String {
@@ -255,6 +288,30 @@ pub fn generalise(events: &[Event], allow_dangerous: bool) -> Learned {
     let mut caps: BTreeMap<String, (BTreeSet<String>, usize)> = BTreeMap::new();
     let mut missing: Users = Users::new();
     let mut arguments: BTreeMap<String, (BTreeSet<String>, usize)> = BTreeMap::new();
+    // What the run created: a rule may not name it (next run it does not exist yet when
+    // the ruleset is made), so rules go to the directory that existed before.
+    let created: BTreeSet<PathBuf> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Path {
+                access: Access::Create,
+                path,
+                ..
+            } => Some(normalize(Path::new(path))),
+            _ => None,
+        })
+        .collect();
+    let executed: BTreeSet<PathBuf> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Path {
+                access: Access::Exec,
+                path,
+                ..
+            } => Some(normalize(Path::new(path))),
+            _ => None,
+        })
+        .collect();
     for e in events {
         match e {
             Event::Header {
@@ -285,8 +342,17 @@ pub fn generalise(events: &[Event], allow_dangerous: bool) -> Learned {
                 let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
                 let transient = matches!(access, Access::Create | Access::Remove)
                     || name.as_deref().is_some_and(looks_random);
-                let p = match (transient, p.parent()) {
-                    (true, Some(parent)) => parent.to_path_buf(),
+                // Rule 1b: a file read beneath /usr stands for its directory (unless it is
+                // executed too: its exec rule covers the read, rule 2).
+                let system_read =
+                    *access == Access::Read && p.starts_with("/usr/") && !executed.contains(&p);
+                let p = match (
+                    before_creation(&p, &created),
+                    transient || system_read,
+                    p.parent(),
+                ) {
+                    (Some(existing), _, _) => existing,
+                    (None, true, Some(parent)) => parent.to_path_buf(),
                     _ => p,
                 };
                 match access {
@@ -415,4 +481,34 @@ fn groups(calls: Vec<Entry>) -> Vec<Entry> {
     }
     out.extend(rest);
     out
+}
+
+/// Rule 6: entries beneath a private tmpfs mount of the plan (`scratch`), and not beneath a
+/// bind mounted inside it (`binds`), become the mount point itself, merged.
+pub fn anchor_scratch(learned: &mut Learned, scratch: &[PathBuf], binds: &[PathBuf]) {
+    for list in [&mut learned.read, &mut learned.write, &mut learned.exec] {
+        let mut out: Vec<Entry> = Vec::with_capacity(list.len());
+        for mut e in std::mem::take(list) {
+            let raw = Path::new(&e.raw).to_path_buf();
+            let anchor = scratch.iter().find(|s| {
+                raw.starts_with(s)
+                    && raw != **s
+                    && !binds
+                        .iter()
+                        .any(|b| b.starts_with(s) && b != *s && raw.starts_with(b))
+            });
+            if let Some(a) = anchor {
+                e.raw = a.display().to_string();
+                e.value = e.raw.clone();
+            }
+            match out.iter_mut().find(|o| o.raw == e.raw) {
+                Some(o) => {
+                    o.users.extend(e.users);
+                    o.count += e.count;
+                }
+                None => out.push(e),
+            }
+        }
+        *list = out;
+    }
 }

@@ -204,7 +204,7 @@ fn the_patch_extends_the_profile_and_learning_again_gives_an_empty_patch() {
         "extends = [\"base.toml\"]",
         "default-action = \"errno:EPERM\"",
         "\"openat\", # cat (1x)",
-        "\"/usr/share/doc/x\", # cat (1x)",
+        "\"/usr/share/doc\", # cat (1x)",
         "8080, # curl (1x)",
         "bind-tcp = []",
         "#   /etc/cat.conf — cat (1x)",
@@ -238,4 +238,57 @@ fn per_process_procfs_paths_become_proc() {
     let l = generalise(&events, false);
     let values: Vec<&str> = l.read.iter().map(|e| e.value.as_str()).collect();
     assert_eq!(values, ["/proc", "/procfs/12/x"]);
+}
+
+#[test]
+fn paths_in_a_private_tmpfs_become_its_mount_point() {
+    let events = vec![
+        header(),
+        path(Access::Write, "/tmp/npm-cache/_logs/x.log", "/usr/bin/node"),
+        path(Access::Read, "/tmp/npm-cache/index/a", "/usr/bin/node"),
+        path(Access::Read, "/tmp/shared/data", "/usr/bin/node"),
+        path(Access::Read, "/usr/lib/x", "/usr/bin/node"),
+    ];
+    let mut l = generalise(&events, false);
+    let tmp = std::path::PathBuf::from("/tmp");
+    crate::learn::generalise::anchor_scratch(
+        &mut l,
+        std::slice::from_ref(&tmp),
+        &["/tmp/shared".into(), "/usr".into()],
+    );
+    let values = |v: &[crate::learn::generalise::Entry]| -> Vec<String> {
+        v.iter().map(|e| e.value.clone()).collect()
+    };
+    assert_eq!(values(&l.write), ["/tmp"]);
+    // (A file read beneath /usr stands for its directory.)
+    assert_eq!(values(&l.read), ["/tmp", "/tmp/shared/data", "/usr/lib"]);
+}
+
+#[test]
+fn paths_inside_a_created_tree_stand_for_the_directory_that_held_it() {
+    let events = vec![
+        header(),
+        path(Access::Create, "/src/p/node_modules", "/usr/bin/node"),
+        path(Access::Create, "/src/p/node_modules/a", "/usr/bin/node"),
+        path(
+            Access::Write,
+            "/src/p/node_modules/a/index.js",
+            "/usr/bin/node",
+        ),
+        path(
+            Access::Read,
+            "/src/p/node_modules/a/package.json",
+            "/usr/bin/node",
+        ),
+        path(Access::Read, "/src/p/package.json", "/usr/bin/node"),
+    ];
+    let l = generalise(&events, false);
+    let write: Vec<&str> = l.write.iter().map(|e| e.raw.as_str()).collect();
+    assert_eq!(write, ["/src/p"]);
+    // Reads inside the written tree are covered by the write rule.
+    assert!(
+        l.read.is_empty(),
+        "{:?}",
+        l.read.iter().map(|e| &e.raw).collect::<Vec<_>>()
+    );
 }

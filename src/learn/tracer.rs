@@ -491,6 +491,31 @@ impl Recorder {
                     });
                 }
             }
+            ("open" | "openat" | "creat", e) if e == -(libc::EACCES as i64) => {
+                // Refused (by the profile's Landlock ruleset, or by file permissions, which
+                // a rule cannot override anyway): what the program needed. openat2 is
+                // left out: its flags are in a struct.
+                let i = usize::from(name == "openat");
+                let flags = match name.as_str() {
+                    "open" => a[1],
+                    "openat" => a[2],
+                    _ => (libc::O_WRONLY | libc::O_CREAT) as u64,
+                };
+                if let Some(path) = path_arg(i) {
+                    let access = if flags & libc::O_CREAT as u64 != 0 {
+                        Access::Create
+                    } else if flags & libc::O_ACCMODE as u64 != libc::O_RDONLY as u64 {
+                        Access::Write
+                    } else {
+                        Access::Read
+                    };
+                    self.push(Event::Path {
+                        access,
+                        path,
+                        exe: exe.to_owned(),
+                    });
+                }
+            }
             ("mkdir" | "unlink" | "rmdir" | "rename", 0)
             | ("mkdirat" | "unlinkat" | "renameat" | "renameat2", 0) => {
                 let i = usize::from(name.ends_with("at") || name.ends_with("at2"));
