@@ -166,3 +166,97 @@ fn a_learnt_profile_runs_npm_ci_against_a_local_registry() {
         std::fs::read_to_string(proj.join("node_modules/demo-pkg/index.js")).expect("installed");
     assert_eq!(installed.trim(), "module.exports = 42;");
 }
+
+/// With `network.mode = "proxy"`, learn lets a host the list does not name through (still
+/// only by name, never an IP literal or the host's loopback, which the test map opens
+/// here) and learns it for `network.allow`: the learnt profile reaches it and still
+/// refuses another host.
+#[test]
+fn a_host_reached_through_the_proxy_is_learnt_for_the_allow_list() {
+    if common::need_sandbox() || common::need_root() || !have("curl") {
+        return;
+    }
+    let dir = project("learn-egress", "proxy", None);
+    std::fs::create_dir(dir.join("www")).expect("www");
+    std::fs::write(dir.join("www/index.html"), "through the proxy\n").expect("page");
+    let port = 23000 + (std::process::id() % 2000) as u16;
+    let mut server = Command::new("python3")
+        .args([
+            "-m",
+            "http.server",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.2",
+        ])
+        .current_dir(dir.join("www"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("http.server");
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(("127.0.0.2", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let profile = base("proxy").replace(
+        "mode = \"proxy\"",
+        &format!("mode = \"proxy\"\nallow = [\"listed.test:{port}\"]"),
+    );
+    std::fs::write(dir.join("base.toml"), format!("version = 1\n{profile}")).expect("base");
+    let hosts = "plain.test=127.0.0.2,other.test=127.0.0.2,listed.test=127.0.0.2";
+    let with_map = |args: Vec<&str>| {
+        common::TestCommand::new(args)
+            .env("STOCKADE_TEST_NET_HOSTS", hosts)
+            .env("STOCKADE_TEST_NET_LOOPBACK", "1")
+    };
+    let url = format!("http://plain.test:{port}/");
+    let fetch = ["curl", "-sf", "--max-time", "10", url.as_str()];
+    let mut args = vec!["run", "base.toml", "--"];
+    args.extend_from_slice(&fetch);
+    let denied = in_dir(with_map(args), dir.path(), None);
+    assert!(
+        !denied.status.success(),
+        "the base must refuse plain.test: {}",
+        text(&denied)
+    );
+    let mut args = vec!["learn", "base.toml", "-o", "learnt.toml", "--"];
+    args.extend_from_slice(&fetch);
+    let learnt = in_dir(with_map(args), dir.path(), None);
+    let patch = std::fs::read_to_string(dir.join("learnt.toml")).unwrap_or_default();
+    assert!(learnt.status.success(), "learn: {}\n{patch}", text(&learnt));
+    assert!(
+        patch.contains(&format!(
+            "[network]\nallow = [\n    \"plain.test:{port}\", # proxy (1x)"
+        )),
+        "{patch}"
+    );
+    let mut args = vec!["run", "learnt.toml", "--"];
+    args.extend_from_slice(&fetch);
+    let again = in_dir(with_map(args), dir.path(), None);
+    assert_eq!(
+        String::from_utf8_lossy(&again.stdout),
+        "through the proxy\n",
+        "{}\n{patch}",
+        text(&again)
+    );
+    let other = format!("http://other.test:{port}/");
+    let args = vec![
+        "run",
+        "learnt.toml",
+        "--",
+        "curl",
+        "-sf",
+        "--max-time",
+        "10",
+        &other,
+    ];
+    let refused = in_dir(with_map(args), dir.path(), None);
+    let _ = (server.kill(), server.wait());
+    assert!(!refused.status.success(), "{}", text(&refused));
+    assert!(
+        common::stderr(&refused).contains(&format!("denied http other.test:{port}")),
+        "{}",
+        text(&refused)
+    );
+}

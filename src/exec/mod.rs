@@ -298,6 +298,7 @@ fn launch_in(
                     plan,
                     opts.net_log.as_deref(),
                     3 + prep.listen_fds as RawFd,
+                    opts.learn_filter,
                 )
                 .map_err(|e| ExecError::Egress(e.to_string()))?,
             ),

@@ -174,6 +174,46 @@ pub fn main(args: LearnArgs) -> i32 {
     status
 }
 
+/// An anonymous file, inherited across exec (no close-on-exec).
+fn memfd(name: &str) -> std::io::Result<std::fs::File> {
+    use std::os::fd::FromRawFd;
+    let name = std::ffi::CString::new(name).map_err(std::io::Error::other)?;
+    // SAFETY: a valid NUL-terminated name; the returned fd is ours alone.
+    let fd = unsafe { libc::memfd_create(name.as_ptr(), 0) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: fd was just created and is owned by nothing else.
+    Ok(unsafe { std::fs::File::from_raw_fd(fd) })
+}
+
+/// The hosts the run's proxy let through (by its list, or only because learn watched).
+fn egress_from_report(mut report: std::fs::File) -> Vec<Event> {
+    use std::io::{Read, Seek};
+    let mut text = String::new();
+    if report.rewind().is_err() || report.read_to_string(&mut text).is_err() {
+        return Vec::new();
+    }
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else {
+        return Vec::new();
+    };
+    let conns = v["network"]["connections"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    conns
+        .iter()
+        .filter(|c| c["verdict"] == "allowed" && c["protocol"] != "dns")
+        .filter_map(|c| {
+            Some(Event::Egress {
+                host: c["host"].as_str()?.to_owned(),
+                port: u16::try_from(c["port"].as_u64()?).ok()?,
+                exe: "proxy".into(),
+            })
+        })
+        .collect()
+}
+
 /// The targets of the plan's tmpfs mounts other than the root (scratch space, empty at
 /// every start), and of every other mount (what lies beneath those is not scratch).
 fn mount_targets(plan: &crate::plan::Plan) -> (Vec<PathBuf>, Vec<PathBuf>) {
@@ -268,10 +308,16 @@ fn observe(
             "learn: the profile does not set no_new_privs; tracing every system call (slower)",
         );
     }
+    // The run report comes back through a memfd the tracee inherits (never a path the
+    // payload could reach): its proxy decisions are the host names the run needed.
+    let report = memfd("stockade-learn-report")?;
+    argv.push("--report-fd".to_owned());
+    argv.push(std::os::fd::AsRawFd::as_raw_fd(&report).to_string());
     argv.push(profile.to_owned());
     argv.push("--".to_owned());
     argv.extend(args.command.iter().cloned());
     let traced = super::tracer::trace(&argv, &exe, fast)?;
+    let egress = egress_from_report(report);
     let mut events = vec![Event::Header {
         tool: "stockade-learn".into(),
         version: LOG_VERSION,
@@ -280,6 +326,7 @@ fn observe(
         pwd: host.cwd.display().to_string(),
     }];
     events.extend(traced.events);
+    events.extend(egress);
     if let (Some(mut file), Some(path)) = (log_file, &args.log) {
         use std::io::Write;
         let text: String = events.iter().map(|e| event::to_line(e) + "\n").collect();

@@ -7,6 +7,7 @@
 //! {"event":"connect","host":"127.0.0.1","port":8080,"exe":"/usr/bin/curl"}
 //! {"event":"missing","path":"/etc/foo.conf","exe":"/usr/bin/make"}
 //! {"event":"denied","syscall":"bind","cap":"CAP_NET_BIND_SERVICE","exe":"/srv/web"}
+//! {"event":"egress","host":"registry.npmjs.org","port":443,"exe":"proxy"}
 //! {"event":"argument","syscall":"socket","what":"family/type","value":"AF_INET/SOCK_STREAM","exe":"/usr/bin/curl"}
 //! ```
 
@@ -68,6 +69,13 @@ pub enum Event {
     Denied {
         syscall: String,
         cap: String,
+        exe: String,
+    },
+    /// A host name the payload reached through stockade's proxy (`network.mode = "proxy"`),
+    /// from the run report: for `network.allow`.
+    Egress {
+        host: String,
+        port: u16,
         exe: String,
     },
     /// An argument seccomp could filter (`learn::args`): recorded for review.

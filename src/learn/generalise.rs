@@ -110,6 +110,9 @@ pub struct Learned {
     pub missing: Vec<Entry>,
     /// Filterable arguments seen (`socket family/type AF_INET/SOCK_STREAM`): for review.
     pub arguments: Vec<Entry>,
+    /// Host names reached through the proxy, as `network.allow` writes them (`host`, or
+    /// `host:port` for another port than 443).
+    pub egress: Vec<Entry>,
     /// The profile the (first) log was learnt against.
     pub profile: Option<String>,
 }
@@ -288,6 +291,7 @@ pub fn generalise(events: &[Event], allow_dangerous: bool) -> Learned {
     let mut caps: BTreeMap<String, (BTreeSet<String>, usize)> = BTreeMap::new();
     let mut missing: Users = Users::new();
     let mut arguments: BTreeMap<String, (BTreeSet<String>, usize)> = BTreeMap::new();
+    let mut egress: BTreeMap<String, (BTreeSet<String>, usize)> = BTreeMap::new();
     // What the run created: a rule may not name it (next run it does not exist yet when
     // the ruleset is made), so rules go to the directory that existed before.
     let created: BTreeSet<PathBuf> = events
@@ -373,6 +377,16 @@ pub fn generalise(events: &[Event], allow_dangerous: bool) -> Learned {
                 slot.1 += 1;
             }
             Event::Missing { path, exe } => add(&mut missing, PathBuf::from(path), &base_name(exe)),
+            Event::Egress { host, port, exe } => {
+                let value = if *port == 443 {
+                    host.clone()
+                } else {
+                    format!("{host}:{port}")
+                };
+                let slot = egress.entry(value).or_default();
+                slot.0.insert(base_name(exe));
+                slot.1 += 1;
+            }
             Event::Argument {
                 syscall,
                 what,
@@ -416,6 +430,7 @@ pub fn generalise(events: &[Event], allow_dangerous: bool) -> Learned {
     learned.bind = by_port(bind);
     learned.abis = simple(abis);
     learned.arguments = simple(arguments);
+    learned.egress = simple(egress);
     let (held, caps): (BTreeMap<_, _>, BTreeMap<_, _>) = caps
         .into_iter()
         .partition(|(c, _)| !allow_dangerous && DANGEROUS_CAPS.contains(&c.as_str()));

@@ -110,6 +110,8 @@ pub struct Additions<'a> {
     pub connect: Vec<&'a Entry>,
     pub bind: Vec<&'a Entry>,
     pub caps: Vec<&'a Entry>,
+    /// Host names for `network.allow` (only with `network.mode = "proxy"`).
+    pub egress: Vec<&'a Entry>,
     /// The profile's filter allows by default: the learnt list needs a refusing default.
     pub new_filter: bool,
     /// The profile has no Landlock ruleset yet.
@@ -152,6 +154,28 @@ pub fn additions<'a>(learned: &'a Learned, plan: &Plan) -> Additions<'a> {
             .iter()
             .filter(|c| !plan.capabilities.keep.iter().any(|k| k.name == c.value))
             .collect(),
+        egress: match &plan.egress {
+            Some(e) => {
+                let list = crate::net::pattern::AllowList {
+                    entries: e.allow.clone(),
+                };
+                learned
+                    .egress
+                    .iter()
+                    .filter(|h| {
+                        let (host, port) = match h.value.rsplit_once(':') {
+                            Some((host, port)) => (host, port.parse().unwrap_or(0)),
+                            None => (h.value.as_str(), 443),
+                        };
+                        !matches!(
+                            list.check(host, port),
+                            crate::net::pattern::Match::Allowed(_)
+                        )
+                    })
+                    .collect()
+            }
+            None => Vec::new(),
+        },
         new_ruleset: landlock.is_none(),
         connect_unset: landlock.is_none_or(|l| l.connect_tcp.is_none()),
         bind_unset: landlock.is_none_or(|l| l.bind_tcp.is_none()),
@@ -190,6 +214,7 @@ pub fn render(learned: &Learned, plan: &Plan, extends_name: &str, logs: usize) -
         connect,
         bind,
         caps,
+        egress,
         new_filter,
         new_ruleset,
         connect_unset,
@@ -264,6 +289,12 @@ pub fn render(learned: &Learned, plan: &Plan, extends_name: &str, logs: usize) -
         added = true;
         let _ = writeln!(o, "\n[capabilities]");
         list(&mut o, "keep", &caps, true);
+    }
+    if !egress.is_empty() {
+        // Allow lists accumulate through `extends`: this adds to the profile's.
+        added = true;
+        let _ = writeln!(o, "\n[network]");
+        list(&mut o, "allow", &egress, true);
     }
     for (title, entries) in comment_sections(learned) {
         if !entries.is_empty() {

@@ -51,6 +51,10 @@ pub fn merge(text: &str, learned: &Learned, plan: &Plan) -> Result<(String, bool
         extend(table(&mut doc, "capabilities")?, "keep", &add.caps, false)?;
         changed = true;
     }
+    if !add.egress.is_empty() {
+        extend(table(&mut doc, "network")?, "allow", &add.egress, false)?;
+        changed = true;
+    }
     // The notes come with additions only: writing again what was already merged changes
     // nothing (the file is left as it is).
     let mut notes = String::new();

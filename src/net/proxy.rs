@@ -31,7 +31,13 @@ pub struct Shared {
     pub net_log: Option<Mutex<std::fs::File>>,
     pub started: Instant,
     pub open: AtomicUsize,
+    /// `stockade learn`: a name the list does not allow is let through (still never an IP
+    /// literal or a private address), recorded with the reason [`LEARNING`].
+    pub learning: bool,
 }
+
+/// The reason recorded for a connection let through only because learn is watching.
+pub const LEARNING: &str = "learning: not in network.allow";
 
 impl Shared {
     fn record(&self, mut d: Decision) {
@@ -76,6 +82,9 @@ fn check(sh: &Shared, host: &str, port: u16) -> Result<(String, String), String>
             format!("network.allow: {}", sh.allow.entries[i]),
         )),
         Match::Invalid(e) => Err(format!("{e}")),
+        Match::WrongPort(_) | Match::NotListed if sh.learning => {
+            Ok((normalize_name(host).unwrap_or_default(), LEARNING.into()))
+        }
         Match::WrongPort(p) => Err(format!("port {port} not allowed (allowed: {p:?})")),
         Match::NotListed => Err("not in network.allow".into()),
     }
@@ -376,7 +385,7 @@ fn dns_answer(sh: &Shared, msg: &[u8]) -> Option<Vec<u8>> {
         Ok(q) => q,
         Err(e) => return dns::error_reply(&e),
     };
-    if !sh.allow.allows_name(&q.name) {
+    if !sh.allow.allows_name(&q.name) && !sh.learning {
         let mut d = decision("dns", &q.name, 53);
         d.reason = "not in network.allow".into();
         sh.record(d);

@@ -32,7 +32,14 @@ fn cvt(r: libc::c_int, what: &str) -> std::io::Result<libc::c_int> {
 impl Egress {
     /// Fork the proxy. `min_fd`: the child's channel end lands at or above it (clear of
     /// socket-activation fds).
-    pub fn start(plan: &Plan, net_log: Option<&Path>, min_fd: RawFd) -> std::io::Result<Egress> {
+    /// `learning` (`stockade learn`): names not in the list are let through and recorded as
+    /// learnt, so the run shows every host it needs.
+    pub fn start(
+        plan: &Plan,
+        net_log: Option<&Path>,
+        min_fd: RawFd,
+        learning: bool,
+    ) -> std::io::Result<Egress> {
         let Some(e) = &plan.egress else {
             return Err(std::io::Error::other("no egress plan"));
         };
@@ -107,7 +114,7 @@ impl Egress {
                 keep.push(std::os::fd::AsRawFd::as_raw_fd(l));
             }
             close_all_but(&mut keep);
-            let code = proxy_main(sp[0], stop[0], records, log, allow, resolver);
+            let code = proxy_main(sp[0], stop[0], records, log, allow, resolver, learning);
             // SAFETY: leave without running the supervisor's exit paths.
             unsafe { libc::_exit(code) }
         }
@@ -208,6 +215,7 @@ fn proxy_main(
     log: Option<std::fs::File>,
     allow: AllowList,
     resolver: Resolver,
+    learning: bool,
 ) -> i32 {
     let listeners = match super::listeners::receive(chan) {
         Ok(Some(l)) => l,
@@ -227,6 +235,7 @@ fn proxy_main(
         net_log: log.map(std::sync::Mutex::new),
         started: std::time::Instant::now(),
         open: std::sync::atomic::AtomicUsize::new(0),
+        learning,
     };
     // SAFETY: stop is ours, open, owned by nobody else.
     let stop = unsafe { OwnedFd::from_raw_fd(stop) };
