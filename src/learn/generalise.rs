@@ -57,7 +57,10 @@ pub const FAMILIES: &[&[&str]] = &[
     &["pipe", "pipe2"],
     &["getdents", "getdents64"],
     &["readlink", "readlinkat"],
-    &["futex", "futex_waitv"],
+    // Every glibc thread registers a robust list; whether it ever waits on a futex depends
+    // on timing (a pthread_join that finds the thread gone does not): threaded programs
+    // crashed under a learnt list without futex.
+    &["futex", "futex_waitv", "set_robust_list", "get_robust_list"],
     &["chdir", "fchdir"],
     &["utime", "utimes", "utimensat", "futimesat"],
     &["rename", "renameat", "renameat2"],
@@ -445,8 +448,21 @@ pub fn generalise(events: &[Event], allow_dangerous: bool) -> Learned {
     learned
 }
 
-/// The members of a family not seen, named after one that was (count 0: not observed).
+/// Calls stockade itself makes under the payload's filter, between loading it and the
+/// payload's execve (the filter is loaded last, so execve runs under it, and getpid sets
+/// LISTEN_PID): a learnt allow-list that lacks them breaks the launch, not the payload.
+const STOCKADE_UNDER_FILTER: &[&str] = &["execve", "getpid"];
+
+/// The members of a family not seen, named after one that was (count 0: not observed);
+/// and, once anything was seen, what stockade needs under the filter.
 fn add_families(calls: &mut BTreeMap<String, (BTreeSet<String>, usize)>) {
+    if !calls.is_empty() {
+        for c in STOCKADE_UNDER_FILTER {
+            calls
+                .entry((*c).to_owned())
+                .or_insert_with(|| (BTreeSet::from(["stockade (before exec)".to_owned()]), 0));
+        }
+    }
     for family in FAMILIES {
         let Some(seen) = family.iter().find(|c| calls.contains_key(**c)) else {
             continue;

@@ -223,14 +223,21 @@ impl Recorder {
     /// The state of `pid`, inheriting from its parent when first seen.
     fn proc(&mut self, pid: libc::pid_t) -> &mut Proc {
         if !self.procs.contains_key(&pid) {
-            let ppid = std::fs::read_to_string(format!("/proc/{pid}/status"))
-                .ok()
-                .and_then(|s| {
-                    s.lines()
-                        .find_map(|l| l.strip_prefix("PPid:").map(|v| v.trim().parse().ok()))
-                        .flatten()
-                });
-            let inherited = ppid
+            // Seen before its creator's clone event (the new task ran first): a thread takes
+            // its state from its thread group's leader (a thread's PPid is the process's
+            // parent, which is not recording), a process from its parent.
+            let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+            let field = |name: &str| -> Option<libc::pid_t> {
+                status
+                    .lines()
+                    .find_map(|l| l.strip_prefix(name).map(|v| v.trim().parse().ok()))
+                    .flatten()
+            };
+            let from = match field("Tgid:") {
+                Some(tgid) if tgid != pid => Some(tgid),
+                _ => field("PPid:"),
+            };
+            let inherited = from
                 .and_then(|pp: libc::pid_t| self.procs.get(&pp).cloned())
                 .map(|p| Proc { entry: None, ..p })
                 .unwrap_or_default();
