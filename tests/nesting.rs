@@ -90,16 +90,21 @@ fn run_nested(dir: &TempDir, profile: &std::path::Path, who: Option<(u32, u32)>)
         }
         .output()
     };
-    let outer_ns = cmd(&["sh", "-c", OUTER_NS]);
-    assert!(outer_ns.status.success(), "{}", stderr(&outer_ns));
-    let outer_ns = String::from_utf8_lossy(&outer_ns.stdout).trim().to_string();
-    let inner = cmd(INNER);
+    // Both in one outer sandbox: namespace inode numbers of a sandbox that has ended are
+    // reused, so the outer ones must still be alive when the inner ones are read.
+    let script = format!("{OUTER_NS}; exec \"$@\"");
+    let mut args = vec!["sh", "-c", script.as_str(), "sh"];
+    args.extend_from_slice(INNER);
+    let both = cmd(&args);
     assert!(
-        inner.status.success(),
+        both.status.success(),
         "inner sandbox failed: {}",
-        stderr(&inner)
+        stderr(&both)
     );
-    let inner = String::from_utf8_lossy(&inner.stdout).trim().to_string();
+    let both = String::from_utf8_lossy(&both.stdout).to_string();
+    let mut lines = both.lines();
+    let outer_ns = lines.next().unwrap_or_default().trim().to_string();
+    let inner = lines.next().unwrap_or_default().trim().to_string();
     let fields: Vec<&str> = inner.split(' ').collect();
     let outer: Vec<&str> = outer_ns.split(' ').collect();
     assert_eq!(fields.len(), 3, "{inner}");
