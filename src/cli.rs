@@ -179,7 +179,9 @@ pub struct RunArgs {
     #[arg(long, value_name = "NAME")]
     pub phase: Option<String>,
     /// For `stockade learn`, which traces this run: load the learning seccomp filter
-    /// (what the profile would not allow stops for the tracer) instead of the profile's.
+    /// (what the profile would not allow stops for the tracer, which lets it run) instead
+    /// of the profile's, and let the proxy pass names its list lacks. Not a confinement:
+    /// without a tracer every trapped call fails with ENOSYS.
     #[arg(long, hide = true)]
     pub learn_filter: bool,
     /// The command and its arguments (replaces `process.command`).

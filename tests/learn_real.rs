@@ -5,9 +5,11 @@
 
 mod common;
 mod learn_support;
+mod net_support;
 
 use learn_support::*;
-use std::process::{Command, Stdio};
+use net_support::http_files;
+use std::process::Command;
 
 fn have(tool: &str) -> bool {
     Command::new("sh")
@@ -115,25 +117,7 @@ fn a_learnt_profile_runs_npm_ci_against_a_local_registry() {
         .output()
         .expect("fixture");
     assert!(out.status.success(), "{}", text(&out));
-    let mut server = Command::new("python3")
-        .args([
-            "-m",
-            "http.server",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.2",
-        ])
-        .current_dir(dir.join("www"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("http.server");
-    for _ in 0..200 {
-        if std::net::TcpStream::connect(("127.0.0.2", port)).is_ok() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    let server = http_files(&dir.join("www"), port);
     let proj = dir.join("proj");
     // The fixture names the registry npm.test; here it is reached by address.
     let lock = proj.join("package-lock.json");
@@ -156,7 +140,7 @@ fn a_learnt_profile_runs_npm_ci_against_a_local_registry() {
         "the registry's port is learnt:\n{patch}"
     );
     let again = run(&proj, "learnt.toml", &ci, None);
-    let _ = (server.kill(), server.wait());
+    drop(server);
     assert!(
         again.status.success(),
         "npm ci under the learnt profile: {}\n{patch}",
@@ -180,25 +164,7 @@ fn a_host_reached_through_the_proxy_is_learnt_for_the_allow_list() {
     std::fs::create_dir(dir.join("www")).expect("www");
     std::fs::write(dir.join("www/index.html"), "through the proxy\n").expect("page");
     let port = 23000 + (std::process::id() % 2000) as u16;
-    let mut server = Command::new("python3")
-        .args([
-            "-m",
-            "http.server",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.2",
-        ])
-        .current_dir(dir.join("www"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("http.server");
-    for _ in 0..200 {
-        if std::net::TcpStream::connect(("127.0.0.2", port)).is_ok() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    let server = http_files(&dir.join("www"), port);
     let profile = base("proxy").replace(
         "mode = \"proxy\"",
         &format!("mode = \"proxy\"\nallow = [\"listed.test:{port}\"]"),
@@ -252,7 +218,7 @@ fn a_host_reached_through_the_proxy_is_learnt_for_the_allow_list() {
         &other,
     ];
     let refused = in_dir(with_map(args), dir.path(), None);
-    let _ = (server.kill(), server.wait());
+    drop(server);
     assert!(!refused.status.success(), "{}", text(&refused));
     assert!(
         common::stderr(&refused).contains(&format!("denied http other.test:{port}")),

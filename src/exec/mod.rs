@@ -246,6 +246,8 @@ fn launch_in(
             None => None,
         };
         let mut prep = prepare::prepare(plan, saved_mask, setgroups_denied, host.landlock_abi)?;
+        // Here, before clone and after prepare compiled the profile's filter: the learning
+        // filter takes its place at the same (last) seccomp step.
         if opts.learn_filter {
             let filter = confine::learning_filter(plan.seccomp.as_ref())
                 .ok_or(confine::ConfineError::TooLong(usize::MAX))?;
